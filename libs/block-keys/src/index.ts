@@ -1,0 +1,16 @@
+export {
+  keyAt,
+  keyCount,
+  keyFromHex,
+  keySeqBytes,
+  keySeqFrom,
+  keySeqFromBytes,
+  keySeqToBigInts,
+  keyToHex,
+  sliceKeys,
+} from './key-seq.js';
+export { createBlockKeyer } from './keyer.js';
+export { encodeExtraKeys, ExtraKeyError } from './extra-keys.js';
+export type { KeySeq } from './key-seq.js';
+export type { BlockKeyer, ChainOptions, ModelIdentity } from './keyer.js';
+export { KeyTable } from './key-table.js';

@@ -1,0 +1,56 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { KeyTable } from './key-table.js';
+
+type Op = { op: 'set' | 'delete' | 'get'; k: number; v: number };
+
+describe('KeyTable', () => {
+  it('behaves like a Map under random set/delete/get sequences (collisions included)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(
+          fc.record({
+            op: fc.constantFrom<Op['op']>('set', 'set', 'delete', 'get'),
+            // few distinct keys and shared halves force long probe runs and wrap-around
+            k: fc.integer({ min: 0, max: 60 }),
+            v: fc.nat(1000),
+          }),
+          { maxLength: 400 },
+        ),
+        (ops) => {
+          const t = new KeyTable(2);
+          const m = new Map<number, number>();
+          const lo = (k: number) => (k * 0x10001) >>> 0;
+          const hi = (k: number) => k % 3;
+          for (const { op, k, v } of ops) {
+            if (op === 'set') {
+              expect(t.set(lo(k), hi(k), v)).toBe(m.get(k) ?? -1);
+              m.set(k, v);
+            } else if (op === 'delete') {
+              expect(t.delete(lo(k), hi(k))).toBe(m.get(k) ?? -1);
+              m.delete(k);
+            } else {
+              expect(t.get(lo(k), hi(k))).toBe(m.get(k) ?? -1);
+            }
+            expect(t.size).toBe(m.size);
+          }
+          for (const [k, v] of m) expect(t.get(lo(k), hi(k))).toBe(v);
+          const seen = new Map<string, number>();
+          t.forEach((l, h, v) => seen.set(`${l}:${h}`, v));
+          expect(seen.size).toBe(m.size);
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('rejects values it cannot store, and clears', () => {
+    const t = new KeyTable();
+    expect(() => t.set(1, 2, -1)).toThrow(RangeError);
+    expect(() => t.set(1, 2, 2 ** 31)).toThrow(RangeError);
+    t.set(1, 2, 3);
+    t.clear();
+    expect(t.size).toBe(0);
+    expect(t.get(1, 2)).toBe(-1);
+  });
+});

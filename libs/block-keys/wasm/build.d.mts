@@ -1,0 +1,2 @@
+export function compileChainWat(): Promise<string>;
+export function renderModule(base64: string): string;

@@ -1,0 +1,52 @@
+import type { Bench } from '@kvroute/bench-kit';
+import { renderReport } from '@kvroute/bench-kit';
+import { parseArgs } from 'node:util';
+import type { Command } from './commands.js';
+
+const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
+  keys: {
+    about: 'block-key hashing rate and key representations',
+    load: async () => (await import('@kvroute/block-keys/bench')).benchKeys,
+  },
+  decode: {
+    about: 'vLLM KV-event payload decoding, every wire shape',
+    load: async () => (await import('@kvroute/vllm-events/bench')).benchDecode,
+  },
+};
+
+export const benchCommand: Command = {
+  summary: 'run a micro-benchmark and print its figures',
+  usage: `kvroute bench <name>|all [--json] [--quick]
+
+  --json    print one JSON summary line last
+  --quick   short rounds (smoke test of the bench code; figures are not meaningful)
+
+benchmarks:
+${Object.entries(benches)
+  .map(([k, b]) => `  ${k.padEnd(8)} ${b.about}`)
+  .join('\n')}`,
+  async run(args) {
+    const { values, positionals } = parseArgs({
+      args,
+      allowPositionals: true,
+      options: {
+        json: { type: 'boolean', default: false },
+        quick: { type: 'boolean', default: false },
+      },
+    });
+    const name = positionals[0];
+    const names = name === 'all' ? Object.keys(benches) : name ? [name] : [];
+    if (names.length === 0 || names.some((n) => !(n in benches))) {
+      process.stderr.write(
+        `${name ? `unknown benchmark: ${name}\n\n` : ''}usage: ${benchCommand.usage}\n`,
+      );
+      return 2;
+    }
+    for (const n of names) {
+      const bench = await benches[n]!.load();
+      const report = await bench({ quick: values.quick });
+      process.stdout.write(`${renderReport(report, values.json)}\n\n`);
+    }
+    return 0;
+  },
+};
