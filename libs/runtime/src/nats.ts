@@ -1,0 +1,138 @@
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
+import { connect, credsAuthenticator } from '@nats-io/transport-node';
+import type { Bus } from './bus/bus.js';
+import { natsBus } from './bus/nats-bus.js';
+import { setting } from './config.js';
+import type { ConfigOf } from './config.js';
+import type { Logger } from './log.js';
+
+/** The NATS settings every service takes, as flags and environment variables. */
+export const natsSettings = {
+  natsUrl: setting.string({
+    flag: 'nats',
+    env: 'KVROUTE_NATS_URL',
+    help: 'NATS server URL(s), comma-separated',
+    required: true,
+  }),
+  natsCreds: setting.optString({
+    flag: 'nats-creds',
+    env: 'KVROUTE_NATS_CREDS',
+    help: 'NATS credentials file (JWT + NKey seed)',
+  }),
+  natsUser: setting.optString({
+    flag: 'nats-user',
+    env: 'KVROUTE_NATS_USER',
+    help: 'NATS user name',
+  }),
+  natsPassword: setting.optString({
+    flag: 'nats-password',
+    env: 'KVROUTE_NATS_PASSWORD',
+    help: 'NATS password',
+  }),
+  natsToken: setting.optString({
+    flag: 'nats-token',
+    env: 'KVROUTE_NATS_TOKEN',
+    help: 'NATS auth token',
+  }),
+  natsTlsCa: setting.optString({
+    flag: 'nats-tls-ca',
+    env: 'KVROUTE_NATS_TLS_CA',
+    help: 'CA bundle to verify the NATS server (enables TLS)',
+  }),
+  natsTlsCert: setting.optString({
+    flag: 'nats-tls-cert',
+    env: 'KVROUTE_NATS_TLS_CERT',
+    help: 'client certificate for NATS mutual TLS',
+  }),
+  natsTlsKey: setting.optString({
+    flag: 'nats-tls-key',
+    env: 'KVROUTE_NATS_TLS_KEY',
+    help: 'client key for NATS mutual TLS',
+  }),
+};
+
+export type NatsSettings = ConfigOf<typeof natsSettings>;
+
+export function natsConnectionOptions(s: NatsSettings, name: string): ConnectionOptions {
+  const o: ConnectionOptions = {
+    servers: s.natsUrl
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+    name,
+    // Keep trying forever: a sidecar must ride out NATS restarts.
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 500,
+    pingInterval: 10_000,
+  };
+  if (s.natsCreds) o.authenticator = credsAuthenticator(readFileSync(s.natsCreds));
+  if (s.natsUser) o.user = s.natsUser;
+  if (s.natsPassword) o.pass = s.natsPassword;
+  if (s.natsToken) o.token = s.natsToken;
+  if (s.natsTlsCa || s.natsTlsCert) {
+    o.tls = {
+      ...(s.natsTlsCa ? { caFile: s.natsTlsCa } : {}),
+      ...(s.natsTlsCert ? { certFile: s.natsTlsCert } : {}),
+      ...(s.natsTlsKey ? { keyFile: s.natsTlsKey } : {}),
+    };
+  }
+  return o;
+}
+
+export interface NatsHandle {
+  nc: NatsConnection;
+  bus: Bus;
+}
+
+/**
+ * Connects (waiting for the first connection, retrying until `timeoutMs`),
+ * logs every status change, and exposes connectedness on the bus.
+ */
+export async function connectNats(
+  s: NatsSettings,
+  name: string,
+  log: Logger,
+  timeoutMs = 30_000,
+): Promise<NatsHandle> {
+  const opts = natsConnectionOptions(s, name);
+  const deadline = Date.now() + timeoutMs;
+  let nc: NatsConnection | undefined;
+  let lastError: unknown;
+  while (!nc && Date.now() < deadline) {
+    try {
+      nc = await connect({
+        ...opts,
+        timeout: Math.min(5000, Math.max(500, deadline - Date.now())),
+      });
+    } catch (e) {
+      lastError = e;
+      log.warn({ err: String(e) }, 'cannot reach NATS yet, retrying');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+  if (!nc)
+    throw new Error(`cannot connect to NATS at ${s.natsUrl}: ${String(lastError)}`, {
+      cause: lastError,
+    });
+  let connected = true;
+  const conn = nc;
+  void (async () => {
+    for await (const st of conn.status()) {
+      if (st.type === 'disconnect') connected = false;
+      if (st.type === 'reconnect') connected = true;
+      if (st.type === 'disconnect' || st.type === 'reconnect' || st.type === 'error') {
+        log.warn(
+          { status: st.type, server: 'server' in st ? st.server : undefined },
+          `NATS ${st.type}`,
+        );
+      }
+    }
+  })();
+  void conn.closed().then(() => {
+    connected = false;
+  });
+  const base = natsBus(conn);
+  log.info({ server: conn.getServer() }, 'connected to NATS');
+  return { nc: conn, bus: { ...base, isConnected: () => connected && !conn.isClosed() } };
+}

@@ -1,0 +1,3 @@
+export { describeBusConformance } from './bus-conformance.js';
+export { freePort, startNatsServer } from './nats-server.js';
+export type { NatsServer } from './nats-server.js';
