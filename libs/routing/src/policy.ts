@@ -1,0 +1,64 @@
+import type { Picker } from './pickers/picker.js';
+import { PRESETS } from './presets.js';
+import { makePicker, makeScorer } from './registry.js';
+import { createRng } from './rng.js';
+import type { Scorer } from './scorers/scorer.js';
+import { parsePolicyConfig } from './config.js';
+import type { Decision, PodScore, PodState, Policy, PolicyConfig, RouteInput } from './types.js';
+
+/**
+ * Builds a policy: the preset's scorers and picker unless the config gives
+ * its own. Throws PolicyConfigError naming the bad field. `seed` makes random
+ * tie-breaks and sampling reproducible (default 1).
+ */
+export function createPolicy(config: PolicyConfig, options: { seed?: number } = {}): Policy {
+  const c = parsePolicyConfig(config);
+  const preset = c.preset ? PRESETS[c.preset] : undefined;
+  const scorerCfg = c.scorers ?? preset?.scorers ?? PRESETS.default.scorers;
+  const pickerCfg = c.picker ?? preset?.picker ?? PRESETS.default.picker;
+  const weighted: { scorer: Scorer; weight: number }[] = scorerCfg.map((s, i) => ({
+    scorer: makeScorer(s.name, s.params, `scorers[${i}]`),
+    weight: s.weight,
+  }));
+  const picker: Picker = makePicker(pickerCfg.name, pickerCfg.params, 'picker');
+  const rng = createRng(options.seed ?? 1);
+  const name = c.preset && !c.scorers && !c.picker ? c.preset : (c.preset ?? 'custom');
+
+  return {
+    name,
+    pick(input: RouteInput, candidates: readonly PodState[], explain = false): Decision {
+      if (candidates.length === 0) throw new RangeError('pick needs at least one candidate');
+      // Decode-only pods never take a request through pick; keep them only if nothing else is left.
+      const usable = candidates.filter((p) => p.role !== 'decode');
+      const pods = usable.length > 0 ? usable : candidates;
+      const totals = new Float64Array(pods.length);
+      const parts: Record<string, number>[] | undefined = explain
+        ? pods.map(() => ({}))
+        : undefined;
+      for (const { scorer, weight } of weighted) {
+        const r = scorer.score(input, pods);
+        for (let i = 0; i < pods.length; i++) {
+          totals[i]! += weight * r.scores[i]!;
+          if (parts) {
+            parts[i]![scorer.name] = r.scores[i]!;
+            if (r.detail) parts[i]![r.detail.label] = r.detail.values[i]!;
+          }
+        }
+      }
+      const order = picker.order(input, pods, totals, rng);
+      const decision: Decision = {
+        pod: pods[order[0]!]!.pod,
+        fallbacks: order.slice(1).map((i) => pods[i]!.pod),
+        policy: name,
+      };
+      if (parts) {
+        decision.scores = pods.map((p, i): PodScore => ({
+          pod: p.pod,
+          total: totals[i]!,
+          parts: parts[i]!,
+        }));
+      }
+      return decision;
+    },
+  };
+}

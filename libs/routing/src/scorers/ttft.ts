@@ -1,0 +1,65 @@
+import { uncachedTokens } from '../match.js';
+import type { Scorer } from './scorer.js';
+
+/**
+ * Engine cost figures the estimate uses. Defaults describe Llama-3.1-8B on
+ * one H100 under vLLM (the load simulator's reference model, see
+ * loadtest/README.md); set them for other hardware.
+ */
+export interface TtftParams {
+  /** Marginal prefill cost per prompt token, ms. */
+  prefillMsPerToken: number;
+  /** Fixed cost of one engine step (scheduling + one read of the weights), ms. */
+  stepMs: number;
+  /** Extra step cost per running (decoding) sequence, ms. */
+  decodeMsPerSeq: number;
+  /** Engine token budget per step (vLLM max_num_batched_tokens). */
+  maxBatchedTokens: number;
+  /**
+   * Cached tokens are worth this fraction more than the prefill time they
+   * save now: reusing a pod's cache also keeps the fleet from storing the
+   * prefix twice. 0 = pure time-to-first-token.
+   */
+  affinity: number;
+}
+
+export const TTFT_DEFAULTS: TtftParams = {
+  prefillMsPerToken: 0.036,
+  stepMs: 8.4,
+  decodeMsPerSeq: 0.033,
+  maxBatchedTokens: 8192,
+  affinity: 0,
+};
+
+/**
+ * Estimated time to first token on each pod (ms): the pod's pending prefill
+ * (this router's in-flight uncached tokens, plus engine-queued requests this
+ * router does not know of, sized like this one) followed by this request's
+ * uncached tokens, processed in chunks of the step budget left after the
+ * running sequences' decode tokens. Score = best estimate ÷ own estimate.
+ */
+export const ttftScorer = (p: TtftParams): Scorer => ({
+  name: 'ttft',
+  score(input, pods) {
+    const est = new Float64Array(pods.length);
+    let best = Infinity;
+    pods.forEach((pod, i) => {
+      const own = uncachedTokens(input, pod.pod);
+      const unknownQueued = Math.max(0, pod.waiting - pod.inFlightPrefilling);
+      const pending = pod.inFlightPrefillTokens + unknownQueued * input.promptTokens;
+      const tokens = pending + own;
+      const running = Math.max(pod.running, pod.inFlight - pod.inFlightPrefilling);
+      const perStep = Math.max(1, p.maxBatchedTokens - running);
+      const steps = Math.ceil(tokens / perStep);
+      let ms = tokens * p.prefillMsPerToken + steps * (p.stepMs + running * p.decodeMsPerSeq);
+      // Credit for reuse beyond this request's own saving (see `affinity`).
+      ms -= p.affinity * (input.promptTokens - own) * p.prefillMsPerToken;
+      est[i] = ms;
+      if (ms < best) best = ms;
+    });
+    // Shift so every estimate is positive when affinity credits push some below zero.
+    const shift = best <= 0 ? 1 - best : 0;
+    const scores = Float64Array.from(est, (e) => (best + shift) / (e + shift));
+    return { scores, detail: { label: 'ttftMs', values: est } };
+  },
+});

@@ -1,0 +1,47 @@
+import type { MatchDepth, PodState, RouteInput } from '../types.js';
+
+/** A pod state with everything idle, overridden by `over`. */
+export function pod(name: string, over: Partial<PodState> = {}): PodState {
+  return {
+    pod: name,
+    model: 'm',
+    role: 'both',
+    waiting: 0,
+    running: 0,
+    kvUsage: 0,
+    capacityBlocks: 1000,
+    blockSize: 16,
+    lastHeartbeatMs: 0,
+    inFlight: 0,
+    inFlightPrefillTokens: 0,
+    inFlightPrefilling: 0,
+    inFlightTokens: 0,
+    ...over,
+  };
+}
+
+/**
+ * A request of `blocks` full 16-token blocks whose keys start from `seed`
+ * (equal seeds give equal keys), with per-pod matches in blocks.
+ */
+export function request(
+  blocks: number,
+  matches: Record<string, number> = {},
+  seed = 1,
+): RouteInput {
+  const keys = new Uint32Array(2 * blocks);
+  for (let i = 0; i < blocks; i++) {
+    keys[2 * i] = Math.imul(seed, 0x9e3779b1) ^ i;
+    keys[2 * i + 1] = seed;
+  }
+  const m = new Map<string, MatchDepth>();
+  for (const [p, d] of Object.entries(matches)) m.set(p, { gpu: d, total: d, speculative: d });
+  return {
+    model: 'm',
+    blockSize: 16,
+    promptTokens: blocks * 16,
+    totalBlocks: blocks,
+    matches: m,
+    keys,
+  };
+}
