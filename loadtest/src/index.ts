@@ -1,1 +1,14 @@
-export {};
+export { EngineModel } from './engine/engine.js';
+export type { EngineOptions } from './engine/engine.js';
+export { BlockPool } from './engine/block-pool.js';
+export { LLAMA31_8B_H100, kvBytesPerToken, rooflineLatency } from './engine/latency.js';
+export type { HardwareModel, LatencyModel, StepShape } from './engine/latency.js';
+export type { EngineKvEvent, EngineMetrics, EngineRequest, StepResult } from './engine/types.js';
+export { runSim, toCanonical } from './sim/run-sim.js';
+export type { SimOptions, SimResult } from './sim/run-sim.js';
+export { runSimCli, SIM_USAGE } from './sim/cli.js';
+export { readMooncake, TraceFormatError, MOONCAKE_BLOCK_TOKENS } from './workload/mooncake.js';
+export { readAzure } from './workload/azure.js';
+export { multiTurn, sharedPrefix } from './workload/synthetic.js';
+export type { MultiTurnOptions, SharedPrefixOptions } from './workload/synthetic.js';
+export type { TraceRequest, Workload } from './workload/types.js';

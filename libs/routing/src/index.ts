@@ -2,6 +2,8 @@ export { createLoadTracker } from './load-tracker.js';
 export { createPolicy } from './policy.js';
 export { parsePolicyConfig } from './config.js';
 export { PolicyConfigError } from './errors.js';
+export { createRng } from './rng.js';
+export type { Rng } from './rng.js';
 export { PRESETS } from './presets.js';
 export { TTFT_DEFAULTS } from './scorers/ttft.js';
 export { matchedBlocks, uncachedTokens } from './match.js';

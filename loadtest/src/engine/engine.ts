@@ -1,0 +1,345 @@
+import type { BlockKeyer } from '@kvroute/block-keys';
+import { createBlockKeyer } from '@kvroute/block-keys';
+import { BlockPool } from './block-pool.js';
+import type { LatencyModel, StepShape } from './latency.js';
+import { rooflineLatency } from './latency.js';
+import type { EngineKvEvent, EngineMetrics, EngineRequest, StepResult } from './types.js';
+
+export interface EngineOptions {
+  model: string;
+  /** KV capacity in tokens (rounded down to blocks); Infinity for an unbounded cache. */
+  capacityTokens: number;
+  blockSize?: number;
+  /** vLLM max_num_batched_tokens: token budget per step (default 8192). */
+  maxBatchedTokens?: number;
+  /** vLLM max_num_seqs (default 256). */
+  maxNumSeqs?: number;
+  latency?: LatencyModel;
+  /** Vocabulary size for generated output token ids (default 128 256, Llama 3). */
+  vocabSize?: number;
+}
+
+interface Seq {
+  id: string;
+  tokens: Uint32Array;
+  promptLen: number;
+  maxOut: number;
+  numOut: number;
+  computed: number;
+  blocks: number[];
+  keys: Uint32Array;
+  keysKnown: number;
+  /** Leading blocks already offered to the cache (registered or found cached). */
+  cachedUpTo: number;
+  admitted: boolean;
+  seed: number;
+  fixedOutput: boolean;
+}
+
+/**
+ * A model of one vLLM (v1) engine, driven by explicit time: `enqueue`
+ * requests, then call `step` whenever the previous step has ended; it
+ * schedules one continuous-batching step, advances every scheduled request
+ * and returns how long the step takes and what it produced.
+ *
+ * Scheduling follows vLLM's v1 scheduler: running requests first (decode or
+ * the next prefill chunk) within the token budget, preempting the most recent
+ * running request (recompute) when blocks run out; then waiting requests in
+ * arrival order while budget, `maxNumSeqs` and blocks allow, each starting
+ * from its longest cached prefix (never the whole prompt: at least one token
+ * is computed). Prefill is chunked. Full blocks are cached as soon as they
+ * are computed (prompt and output alike).
+ */
+export class EngineModel {
+  readonly blockSize: number;
+  readonly maxBatchedTokens: number;
+  readonly maxNumSeqs: number;
+  readonly latency: LatencyModel;
+  private readonly pool: BlockPool;
+  private readonly keyer: BlockKeyer;
+  private readonly root: Uint32Array;
+  private readonly vocab: number;
+  private waiting: Seq[] = [];
+  private running: Seq[] = [];
+  private events: EngineKvEvent[] = [];
+  private removed: number[] = [];
+  private counters = { queries: 0, hits: 0, preemptions: 0, prompt: 0, generated: 0 };
+  private seqSeed = 0;
+
+  constructor(options: EngineOptions) {
+    this.blockSize = options.blockSize ?? 16;
+    this.maxBatchedTokens = options.maxBatchedTokens ?? 8192;
+    this.maxNumSeqs = options.maxNumSeqs ?? 256;
+    this.latency = options.latency ?? rooflineLatency();
+    this.vocab = options.vocabSize ?? 128_256;
+    const blocks = Number.isFinite(options.capacityTokens)
+      ? Math.floor(options.capacityTokens / this.blockSize)
+      : Infinity;
+    this.pool = new BlockPool(blocks, (lo, hi) => this.removed.push(lo, hi));
+    this.keyer = createBlockKeyer();
+    this.root = this.keyer.rootKey({ model: options.model });
+  }
+
+  /** Queues a request; it is considered from the next step on. */
+  enqueue(req: EngineRequest, _nowMs: number): void {
+    if (req.maxOutputTokens < 1) throw new RangeError(`request ${req.id}: maxOutputTokens < 1`);
+    const bs = this.blockSize;
+    const total = req.prompt.length + req.maxOutputTokens;
+    const tokens = new Uint32Array(total);
+    tokens.set(req.prompt);
+    if (req.output) tokens.set(req.output.subarray(0, req.maxOutputTokens), req.prompt.length);
+    const keys = new Uint32Array(2 * Math.floor(total / bs));
+    const promptBlocks = Math.floor(req.prompt.length / bs);
+    if (req.promptKeys && req.promptKeys.length >= 2 * promptBlocks) {
+      keys.set(req.promptKeys.subarray(0, 2 * promptBlocks));
+    } else if (promptBlocks > 0) {
+      this.keyer.chain(req.prompt, {
+        blockSizeTokens: bs,
+        parentLo: this.root[0]!,
+        parentHi: this.root[1]!,
+        out: keys.subarray(0, 2 * promptBlocks),
+      });
+    }
+    this.waiting.push({
+      id: req.id,
+      tokens,
+      promptLen: req.prompt.length,
+      maxOut: req.maxOutputTokens,
+      numOut: 0,
+      computed: 0,
+      blocks: [],
+      keys,
+      keysKnown: promptBlocks,
+      cachedUpTo: 0,
+      admitted: false,
+      seed: (this.seqSeed = (this.seqSeed + 0x9e3779b9) >>> 0),
+      fixedOutput: req.output !== undefined,
+    });
+  }
+
+  /** True when a step would do something. */
+  get busy(): boolean {
+    return this.running.length > 0 || this.waiting.length > 0;
+  }
+
+  /** Cached prompt tokens at a request's first admission: set once per request. */
+  readonly firstHitTokens = new Map<string, number>();
+
+  metrics(): EngineMetrics {
+    return {
+      num_requests_waiting: this.waiting.length,
+      num_requests_running: this.running.length,
+      kv_cache_usage_perc: this.pool.usage,
+      prefix_cache_queries: this.counters.queries,
+      prefix_cache_hits: this.counters.hits,
+      num_preemptions: this.counters.preemptions,
+      prompt_tokens: this.counters.prompt,
+      generation_tokens: this.counters.generated,
+      num_gpu_blocks: this.pool.totalBlocks,
+      block_size: this.blockSize,
+    };
+  }
+
+  /** Runs one step starting at `nowMs`; null when there is nothing to do. */
+  step(_nowMs: number): StepResult | null {
+    if (!this.busy) return null;
+    const result: StepResult = {
+      durationMs: 0,
+      events: [],
+      firstTokens: [],
+      finished: [],
+      prefillTokens: 0,
+      decodeSeqs: 0,
+      preempted: 0,
+    };
+    const scheduled: [Seq, number][] = [];
+    let budget = this.maxBatchedTokens;
+    let preempted = false;
+
+    for (let i = 0; i < this.running.length && budget > 0;) {
+      const s = this.running[i]!;
+      const n = Math.min(s.promptLen + s.numOut - s.computed, budget);
+      let ok = this.grow(s, s.computed + n);
+      while (!ok) {
+        const victim = this.running.pop()!;
+        this.preempt(victim);
+        result.preempted++;
+        preempted = true;
+        if (victim === s) break;
+        ok = this.grow(s, s.computed + n);
+      }
+      if (!ok) break;
+      scheduled.push([s, n]);
+      budget -= n;
+      i++;
+    }
+
+    if (!preempted) {
+      while (this.waiting.length > 0 && budget > 0 && this.running.length < this.maxNumSeqs) {
+        const s = this.waiting[0]!;
+        if (!this.admit(s, budget)) break;
+        this.waiting.shift();
+        this.running.push(s);
+        const n = Math.min(s.promptLen + s.numOut - s.computed, budget);
+        scheduled.push([s, n]);
+        budget -= n;
+      }
+    }
+
+    if (scheduled.length === 0 && this.running.length === 0 && this.waiting.length > 0) {
+      // The head request can never fit in the whole cache: vLLM rejects it.
+      const s = this.waiting.shift()!;
+      result.finished.push({ id: s.id, outputTokens: 0, rejected: true });
+    }
+
+    const shape: StepShape = { tokens: 0, attentionPairs: 0, kvTokensRead: 0 };
+    for (const [s, n] of scheduled) {
+      shape.tokens += n;
+      shape.attentionPairs += n * (s.computed + n / 2);
+      shape.kvTokensRead += s.computed + n;
+      if (s.computed + n > s.promptLen + s.numOut - 1 && s.computed >= s.promptLen)
+        result.decodeSeqs++;
+      else result.prefillTokens += n;
+    }
+    result.durationMs = this.latency.stepMs(shape);
+
+    for (const [s, n] of scheduled) this.advance(s, n, result);
+    this.running = this.running.filter((s) => s.numOut < s.maxOut);
+    this.flushRemoved();
+    result.events = this.events;
+    this.events = [];
+    return result;
+  }
+
+  /** Drops every cached block not in use (vLLM reset_prefix_cache); emits AllBlocksCleared. */
+  clearCache(): void {
+    this.flushRemoved();
+    this.pool.clearCache();
+    this.events.push({ type: 'cleared' });
+  }
+
+  /** Ensures `s` has blocks for `tokens` tokens. */
+  private grow(s: Seq, tokens: number): boolean {
+    const need = Math.ceil(tokens / this.blockSize) - s.blocks.length;
+    if (need <= 0) return true;
+    if (!this.pool.canAllocate(need)) return false;
+    for (let k = 0; k < need; k++) s.blocks.push(this.pool.allocate());
+    return true;
+  }
+
+  /** Admits a waiting request from its longest cached prefix, if its first chunk fits. */
+  private admit(s: Seq, budget: number): boolean {
+    const bs = this.blockSize;
+    const numTokens = s.promptLen + s.numOut;
+    const limit = Math.min(s.keysKnown, Math.floor((numTokens - 1) / bs));
+    const hits: number[] = [];
+    let freeHits = 0;
+    for (let j = 0; j < limit; j++) {
+      const id = this.pool.lookup(s.keys[2 * j]!, s.keys[2 * j + 1]!);
+      if (id < 0) break;
+      hits.push(id);
+      if (this.pool.isFree(id)) freeHits++;
+    }
+    const computed = hits.length * bs;
+    const n = Math.min(numTokens - computed, budget);
+    const need = Math.ceil((computed + n) / bs) - hits.length;
+    if (!this.pool.canAllocate(need + freeHits)) return false;
+    this.counters.queries += numTokens;
+    this.counters.hits += computed;
+    if (!s.admitted) {
+      s.admitted = true;
+      this.firstHitTokens.set(s.id, computed);
+      this.counters.prompt += s.promptLen;
+    }
+    for (const id of hits) this.pool.touch(id);
+    s.blocks = hits;
+    s.computed = computed;
+    s.cachedUpTo = hits.length;
+    for (let k = 0; k < need; k++) s.blocks.push(this.pool.allocate());
+    return true;
+  }
+
+  private preempt(s: Seq): void {
+    for (let j = s.blocks.length - 1; j >= 0; j--) this.pool.release(s.blocks[j]!);
+    s.blocks = [];
+    s.computed = 0;
+    s.cachedUpTo = 0;
+    this.counters.preemptions++;
+    this.waiting.unshift(s);
+  }
+
+  private advance(s: Seq, n: number, result: StepResult): void {
+    s.computed += n;
+    if (s.computed >= s.promptLen + s.numOut) {
+      // The step sampled a token: the first after the prompt, or the next decode token.
+      const pos = s.promptLen + s.numOut;
+      if (!s.fixedOutput && pos < s.tokens.length)
+        s.tokens[pos] = outputToken(s.seed, s.numOut, this.vocab);
+      s.numOut++;
+      this.counters.generated++;
+      if (s.numOut === 1) result.firstTokens.push(s.id);
+    }
+    this.cacheFullBlocks(s);
+    if (s.numOut >= s.maxOut) {
+      for (let j = s.blocks.length - 1; j >= 0; j--) this.pool.release(s.blocks[j]!);
+      s.blocks = [];
+      result.finished.push({ id: s.id, outputTokens: s.numOut, rejected: false });
+    }
+  }
+
+  /** Registers the blocks completed by this step and reports the newly cached run. */
+  private cacheFullBlocks(s: Seq): void {
+    const bs = this.blockSize;
+    const full = Math.floor(s.computed / bs);
+    if (full <= s.cachedUpTo) return;
+    let runStart = -1;
+    const flush = (end: number) => {
+      if (runStart < 0) return;
+      this.flushRemoved();
+      this.events.push({
+        type: 'stored',
+        hashes: s.keys.slice(2 * runStart, 2 * end),
+        parent: runStart > 0 ? s.keys.slice(2 * runStart - 2, 2 * runStart) : null,
+        tokens: s.tokens.subarray(runStart * bs, end * bs),
+        depth: runStart,
+      });
+      runStart = -1;
+    };
+    for (let j = s.cachedUpTo; j < full; j++) {
+      if (j >= s.keysKnown) this.keyOutputBlock(s, j);
+      if (this.pool.register(s.blocks[j]!, s.keys[2 * j]!, s.keys[2 * j + 1]!)) {
+        if (runStart < 0) runStart = j;
+      } else {
+        flush(j);
+      }
+    }
+    flush(full);
+    s.cachedUpTo = full;
+  }
+
+  private keyOutputBlock(s: Seq, j: number): void {
+    const bs = this.blockSize;
+    const parentLo = j > 0 ? s.keys[2 * j - 2]! : this.root[0]!;
+    const parentHi = j > 0 ? s.keys[2 * j - 1]! : this.root[1]!;
+    this.keyer.chain(s.tokens.subarray(j * bs, (j + 1) * bs), {
+      blockSizeTokens: bs,
+      parentLo,
+      parentHi,
+      out: s.keys.subarray(2 * j, 2 * j + 2),
+    });
+    s.keysKnown = j + 1;
+  }
+
+  private flushRemoved(): void {
+    if (this.removed.length === 0) return;
+    this.events.push({ type: 'removed', hashes: Uint32Array.from(this.removed) });
+    this.removed = [];
+  }
+}
+
+/** Deterministic pseudo-random output token ids per (request, position). */
+function outputToken(seed: number, i: number, vocab: number): number {
+  let h = Math.imul(seed ^ Math.imul(i + 1, 0x85ebca6b), 0xc2b2ae35);
+  h ^= h >>> 15;
+  return (h >>> 0) % vocab;
+}
