@@ -1,0 +1,301 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  ensureKubectl,
+  kustomizeBuild,
+  parseYamlStream,
+  type K8sObject,
+} from './helpers/kubectl.js';
+import {
+  kindOf,
+  podTemplate,
+  schemaErrors,
+  unknownFieldErrors,
+  type Typed,
+} from './helpers/k8s-schema.js';
+import { deployDir } from './helpers/paths.js';
+
+// Everything a user applies with `kubectl apply -k`: each must render.
+const builds = {
+  'single-node': 'kubernetes/overlays/single-node',
+  production: 'kubernetes/overlays/production',
+  vllm: 'vllm',
+} as const;
+type Build = keyof typeof builds;
+
+const rendered = {} as Record<Build, K8sObject[]>;
+let lws: K8sObject;
+
+interface Container {
+  name: string;
+  image: string;
+  args?: string[];
+  env?: { name: string; value?: string; valueFrom?: Record<string, unknown> }[];
+  ports?: { name?: string; containerPort: number }[];
+  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
+  securityContext?: Record<string, unknown>;
+  readinessProbe?: { httpGet?: { path: string; port: string | number } };
+  livenessProbe?: { httpGet?: { path: string; port: string | number } };
+  volumeMounts?: { name: string; mountPath: string }[];
+}
+interface PodSpec {
+  containers: Container[];
+  securityContext?: Record<string, unknown>;
+  volumes?: { name: string }[];
+  automountServiceAccountToken?: boolean;
+}
+interface PodTemplate {
+  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
+  spec: PodSpec;
+}
+
+const spec = (o: K8sObject) => o.spec as Record<string, unknown>;
+const template = (o: K8sObject) => spec(o).template as PodTemplate;
+const find = (objs: K8sObject[], kind: string, name: string) => {
+  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
+  if (!o) throw new Error(`no ${kind} ${name}`);
+  return o;
+};
+const env = (c: Container) => Object.fromEntries((c.env ?? []).map((e) => [e.name, e]));
+const container = (t: PodTemplate, name: string) => {
+  const c = t.spec.containers.find((x) => x.name === name);
+  if (!c) throw new Error(`no container ${name}`);
+  return c;
+};
+
+/** Every pod template in a build, with where it came from. */
+function podTemplates(objs: K8sObject[]): [string, PodTemplate][] {
+  return objs
+    .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
+    .map((o) => [`${o.kind}/${o.metadata.name}`, template(o)]);
+}
+
+beforeAll(() => {
+  const kubectl = ensureKubectl();
+  for (const [name, dir] of Object.entries(builds)) {
+    rendered[name as Build] = kustomizeBuild(kubectl, join(deployDir, dir));
+  }
+  lws = parseYamlStream(
+    readFileSync(join(deployDir, 'vllm/multi-node/leaderworkerset.yaml'), 'utf8'),
+    'leaderworkerset.yaml',
+  )[0]!;
+}, 300_000);
+
+describe('rendered manifests', () => {
+  it('validate against the OpenAPI schemas of their kinds, with no unknown field', () => {
+    const typed: Typed[] = [];
+    for (const [build, objs] of Object.entries(rendered)) {
+      for (const o of objs) {
+        const kind = kindOf(o);
+        expect(schemaErrors(o, kind), `${build}: ${o.kind}/${o.metadata.name}`).toEqual([]);
+        typed.push({ label: `${build}: ${o.kind}/${o.metadata.name}`, kind, value: o });
+      }
+    }
+    const groups = (lws.spec as { leaderWorkerTemplate: Record<string, unknown> })
+      .leaderWorkerTemplate;
+    for (const role of ['leaderTemplate', 'workerTemplate']) {
+      expect(schemaErrors(groups[role], podTemplate), role).toEqual([]);
+      typed.push({ label: `LeaderWorkerSet ${role}`, kind: podTemplate, value: groups[role] });
+    }
+    expect(unknownFieldErrors(typed)).toEqual([]);
+  });
+
+  it('catches a misspelt field and a wrong type (the checks can fail)', () => {
+    const router = structuredClone(find(rendered.production, 'Deployment', 'kvroute-router'));
+    const c = template(router).spec.containers[0] as unknown as Record<string, unknown>;
+    c.readinesProbe = c.readinessProbe;
+    const errors = unknownFieldErrors([{ label: 'typo', kind: kindOf(router), value: router }]);
+    expect(errors.join('\n')).toMatch(/readinesProbe/);
+    (template(router).spec.containers[0]!.ports![0] as { containerPort: unknown }).containerPort =
+      'http';
+    expect(schemaErrors(router, kindOf(router)).join('\n')).toMatch(/containerPort/);
+  });
+
+  it('puts every kvroute object in the kvroute namespace', () => {
+    for (const build of ['single-node', 'production'] as const) {
+      for (const o of rendered[build]) {
+        if (o.kind !== 'Namespace') expect(o.metadata.namespace, o.metadata.name).toBe('kvroute');
+      }
+    }
+  });
+
+  it('runs no container as root, with a read-only root, no capabilities and RuntimeDefault seccomp', () => {
+    const templates = [
+      ...Object.values(rendered).flatMap(podTemplates),
+      ...(['leaderTemplate', 'workerTemplate'] as const).map((r): [string, PodTemplate] => [
+        `LeaderWorkerSet ${r}`,
+        (lws.spec as { leaderWorkerTemplate: Record<string, PodTemplate> }).leaderWorkerTemplate[
+          r
+        ]!,
+      ]),
+    ];
+    expect(templates.length).toBeGreaterThanOrEqual(8);
+    for (const [where, t] of templates) {
+      expect(t.spec.securityContext?.runAsNonRoot, where).toBe(true);
+      expect(t.spec.automountServiceAccountToken, where).toBe(false);
+      for (const c of t.spec.containers) {
+        const sc = c.securityContext ?? {};
+        const label = `${where} ${c.name}`;
+        expect(sc.runAsNonRoot ?? t.spec.securityContext?.runAsNonRoot, label).toBe(true);
+        expect(sc.allowPrivilegeEscalation, label).toBe(false);
+        expect(sc.readOnlyRootFilesystem, label).toBe(true);
+        expect(sc.capabilities, label).toEqual({ drop: ['ALL'] });
+        expect(sc.seccompProfile, label).toEqual({ type: 'RuntimeDefault' });
+        for (const r of ['cpu', 'memory']) {
+          expect(c.resources?.requests?.[r], `${label} request ${r}`).toBeDefined();
+          expect(c.resources?.limits?.[r], `${label} limit ${r}`).toBeDefined();
+        }
+      }
+    }
+  });
+
+  it('gives each production indexer shard group its own shards, replicas and disruption budget', () => {
+    const prod = rendered.production;
+    const groups = prod.filter(
+      (o) => o.kind === 'Deployment' && o.metadata.name.startsWith('kvroute-indexer-shard-'),
+    );
+    expect(groups.map((g) => g.metadata.name).sort()).toEqual([
+      'kvroute-indexer-shard-0',
+      'kvroute-indexer-shard-1',
+    ]);
+    groups.forEach((g) => {
+      const shard = g.metadata.name.slice(-1);
+      const e = env(container(template(g), 'indexer'));
+      expect(e.KVROUTE_SHARDS?.value).toBe(shard);
+      expect(e.KVROUTE_SHARD_COUNT?.value).toBe('2');
+      expect(spec(g).replicas).toBe(2);
+      const selector = (spec(g).selector as { matchLabels: Record<string, string> }).matchLabels;
+      expect(selector['kvroute.io/shard']).toBe(shard);
+      const pdb = find(prod, 'PodDisruptionBudget', g.metadata.name);
+      expect(spec(pdb).selector).toEqual(spec(g).selector);
+      expect(spec(pdb).maxUnavailable).toBe(1);
+    });
+    const single = find(rendered['single-node'], 'Deployment', 'kvroute-indexer');
+    expect(env(container(template(single), 'indexer')).KVROUTE_SHARDS?.value).toBe('all');
+  });
+
+  it('runs the router with health probes, an autoscaler and a disruption budget', () => {
+    for (const build of ['single-node', 'production'] as const) {
+      const objs = rendered[build];
+      const router = container(template(find(objs, 'Deployment', 'kvroute-router')), 'router');
+      expect(router.args).toEqual(['router']);
+      expect(router.readinessProbe?.httpGet).toEqual({ path: '/readyz', port: 'http' });
+      expect(router.livenessProbe?.httpGet).toEqual({ path: '/healthz', port: 'http' });
+      const hpa = find(objs, 'HorizontalPodAutoscaler', 'kvroute-router');
+      expect((spec(hpa).scaleTargetRef as { name: string }).name).toBe('kvroute-router');
+      find(objs, 'PodDisruptionBudget', 'kvroute-router');
+      expect(find(objs, 'Service', 'kvroute-router')).toBeDefined();
+    }
+    expect(
+      spec(find(rendered.production, 'HorizontalPodAutoscaler', 'kvroute-router')).minReplicas,
+    ).toBe(3);
+  });
+
+  it('clusters NATS in production and points every client at it with its own credentials', () => {
+    const prod = rendered.production;
+    expect(spec(find(prod, 'StatefulSet', 'kvroute-nats')).replicas).toBe(3);
+    expect(spec(find(rendered['single-node'], 'StatefulSet', 'kvroute-nats')).replicas).toBe(1);
+    const conf = prod.find(
+      (o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('kvroute-nats-config'),
+    );
+    const data = conf!.data as Record<string, string>;
+    expect(data['cluster.conf']).toMatch(/kvroute-nats-2\.kvroute-nats-headless/);
+    expect(data['tls.conf']).toMatch(/cert_file/);
+    const clients: [string, Container][] = [
+      ['router', container(template(find(prod, 'Deployment', 'kvroute-router')), 'router')],
+      [
+        'indexer',
+        container(template(find(prod, 'Deployment', 'kvroute-indexer-shard-0')), 'indexer'),
+      ],
+    ];
+    for (const [user, c] of clients) {
+      const e = env(c);
+      expect(e.KVROUTE_NATS_URL?.value).toBe('nats://kvroute-nats.kvroute.svc:4222');
+      expect(e.KVROUTE_NATS_USER?.value).toBe(user);
+      expect(e.KVROUTE_NATS_PASSWORD?.valueFrom).toEqual({
+        secretKeyRef: { name: 'kvroute-nats-auth', key: `${user}-password` },
+      });
+      expect(e.KVROUTE_NATS_TLS_CA?.value).toBe('/etc/kvroute/nats-tls/ca.crt');
+      expect(c.volumeMounts?.map((m) => m.mountPath)).toContain('/etc/kvroute/nats-tls');
+    }
+  });
+
+  it('denies by default and opens only the expected paths', () => {
+    const policies = rendered.production.filter((o) => o.kind === 'NetworkPolicy');
+    const deny = policies.find((p) => p.metadata.name === 'kvroute-default-deny')!;
+    expect(spec(deny)).toEqual({ podSelector: {}, policyTypes: ['Ingress', 'Egress'] });
+    const ports = (name: string, dir: 'ingress' | 'egress') =>
+      (
+        (spec(policies.find((p) => p.metadata.name === name)!)[dir] ?? []) as {
+          ports: { port: number }[];
+        }[]
+      )
+        .flatMap((r) => r.ports.map((p) => p.port))
+        .sort((a, b) => a - b);
+    expect(ports('kvroute-nats', 'ingress')).toEqual([4222, 6222, 8222]);
+    expect(ports('kvroute-router', 'ingress')).toEqual([8080]);
+    expect(ports('kvroute-router', 'egress')).toEqual([4222, 8000]);
+    expect(ports('kvroute-indexer', 'ingress')).toEqual([8081]);
+    expect(ports('kvroute-indexer', 'egress')).toEqual([4222]);
+  });
+});
+
+describe('publisher sidecar', () => {
+  it('applies to the example vLLM Deployment: both containers, env, ports, vLLM flags', () => {
+    const vllm = find(rendered.vllm, 'Deployment', 'vllm');
+    const t = template(vllm);
+    expect(t.spec.containers.map((c) => c.name).sort()).toEqual(['kvroute-publisher', 'vllm']);
+    expect(t.metadata?.labels?.['kvroute.io/publisher']).toBe('true');
+
+    const engine = container(t, 'vllm');
+    expect(engine.ports).toEqual([{ name: 'http', containerPort: 8000 }]);
+    const args = engine.args ?? [];
+    expect(args).toContain('--enable-prefix-caching');
+    const cfg = args[args.indexOf('--kv-events-config') + 1]!;
+    expect(JSON.parse(cfg)).toEqual({
+      enable_kv_cache_events: true,
+      publisher: 'zmq',
+      endpoint: 'tcp://*:5557',
+      replay_endpoint: 'tcp://*:5558',
+      topic: 'kv-events',
+    });
+
+    const pub = container(t, 'kvroute-publisher');
+    expect(pub.args).toEqual(['publisher']);
+    expect(pub.ports).toEqual([{ name: 'kvroute-metrics', containerPort: 8090 }]);
+    const e = env(pub);
+    expect(e.POD_IP?.valueFrom).toEqual({ fieldRef: { fieldPath: 'status.podIP' } });
+    // $(POD_IP) expands only when POD_IP is declared earlier in the list.
+    const names = pub.env!.map((x) => x.name);
+    expect(names.indexOf('POD_IP')).toBeLessThan(names.indexOf('KVROUTE_POD'));
+    expect(e.KVROUTE_POD?.value).toBe('$(POD_IP):8000');
+    expect(e.KVROUTE_MODEL?.valueFrom).toEqual({
+      fieldRef: { fieldPath: "metadata.annotations['kvroute.io/model']" },
+    });
+    expect(t.metadata?.annotations?.['kvroute.io/model']).toBe('Qwen/Qwen2.5-7B-Instruct');
+    expect(e.KVROUTE_ZMQ_ENDPOINT?.value).toBe('tcp://127.0.0.1:5557');
+    expect(e.KVROUTE_ZMQ_REPLAY_ENDPOINT?.value).toBe('tcp://127.0.0.1:5558');
+    expect(e.KVROUTE_TOPIC?.value).toBe('kv-events');
+    expect(e.KVROUTE_METRICS_URL?.value).toBe('http://127.0.0.1:8000/metrics');
+    expect(e.KVROUTE_NATS_USER?.value).toBe('publisher');
+    expect(e.KVROUTE_NATS_TLS_CA?.value).toBe('/etc/kvroute/nats-tls/ca.crt');
+    const volumes = t.spec.volumes!.map((v) => v.name);
+    for (const m of pub.volumeMounts ?? []) expect(volumes).toContain(m.name);
+  });
+
+  it('is the same container in the LeaderWorkerSet leader, and absent from its workers', () => {
+    const rendered_ = container(
+      template(find(rendered.vllm, 'Deployment', 'vllm')),
+      'kvroute-publisher',
+    );
+    const groups = (lws.spec as { leaderWorkerTemplate: Record<string, PodTemplate> })
+      .leaderWorkerTemplate;
+    const leader = groups.leaderTemplate!;
+    expect(container(leader, 'kvroute-publisher')).toEqual(rendered_);
+    expect(leader.metadata?.labels?.['kvroute.io/publisher']).toBe('true');
+    expect(groups.workerTemplate!.spec.containers.map((c) => c.name)).toEqual(['vllm-worker']);
+    const volumes = leader.spec.volumes!.map((v) => v.name);
+    for (const m of rendered_.volumeMounts ?? []) expect(volumes).toContain(m.name);
+  });
+});
