@@ -1,0 +1,184 @@
+/**
+ * One record per distinct block key ("node"), in one Uint32Array, plus an
+ * open-addressing table from the key's two u32 halves to the node id.
+ *
+ * Record layout (NODE_STRIDE u32 words, 24 bytes):
+ *   [F_LO, F_HI]  the key
+ *   F_DEPTH       position in its request, UNKNOWN_DEPTH when not known
+ *   F_STAMP       recency tick of the last store or lookup that touched it
+ *   F_META        real-holder count (COUNT_MASK) | M_LIVE | M_SPEC
+ *   F_SLOT        one holder inline ((pod << 2) | tier bits), or a holder-set
+ *                 slot when the node has several holders; the next free id
+ *                 when the record is free
+ *
+ * Table: pairs [lo, id + 1] (0 = empty), linear probing, backward-shift
+ * deletion, load ≤ MAX_LOAD, any size (not a power of two) so it can grow in
+ * steps that fit the byte budget. The low half is kept in the table so a probe
+ * rejects a mismatch without touching the record; the high half is checked on
+ * the record, which a hit reads next anyway.
+ *
+ * Invariants: ids are stable while a node lives and reused after it is freed;
+ * a free record has F_META = 0.
+ */
+export const NODE_STRIDE = 6;
+export const F_LO = 0;
+export const F_HI = 1;
+export const F_DEPTH = 2;
+export const F_STAMP = 3;
+export const F_META = 4;
+export const F_SLOT = 5;
+
+/** Tier bits of a residency. */
+export const GPU = 1;
+export const CPU = 2;
+
+export const UNKNOWN_DEPTH = 0xffff_ffff;
+export const COUNT_MASK = 0x00ff_ffff;
+export const M_LIVE = 1 << 28;
+export const M_SPEC = 1 << 29;
+
+const MAX_LOAD = 0.7;
+const TWO_NEG_32 = 2 ** -32;
+
+/** Bytes a store of `cap` nodes occupies (records plus table). */
+export function nodeStoreBytes(cap: number): number {
+  return cap * NODE_STRIDE * 4 + tableSlots(cap) * 8;
+}
+
+function tableSlots(cap: number): number {
+  return Math.max(16, Math.ceil(cap / MAX_LOAD) + 1);
+}
+
+export class NodeStore {
+  nodes: Uint32Array;
+  private table: Uint32Array;
+  private slots: number;
+  private cap: number;
+  /** Ids below this have been handed out at least once. */
+  high = 0;
+  private freeHead = -1;
+  live = 0;
+
+  constructor(initialCap = 64) {
+    this.cap = initialCap;
+    this.nodes = new Uint32Array(initialCap * NODE_STRIDE);
+    this.slots = tableSlots(initialCap);
+    this.table = new Uint32Array(this.slots * 2);
+  }
+
+  get capacity(): number {
+    return this.cap;
+  }
+
+  get byteLength(): number {
+    return this.nodes.byteLength + this.table.byteLength;
+  }
+
+  get full(): boolean {
+    return this.live >= this.cap;
+  }
+
+  private home(lo: number, hi: number): number {
+    let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+    h ^= h >>> 15;
+    h = Math.imul(h, 0xc2b2ae35);
+    h ^= h >>> 13;
+    const i = ((h >>> 0) * this.slots * TWO_NEG_32) | 0;
+    return i < this.slots ? i : this.slots - 1;
+  }
+
+  /** The node id of a key, or -1. */
+  find(lo: number, hi: number): number {
+    const table = this.table;
+    const nodes = this.nodes;
+    const slots = this.slots;
+    let i = this.home(lo, hi);
+    for (;;) {
+      const v = table[2 * i + 1]!;
+      if (v === 0) return -1;
+      if (table[2 * i] === lo && nodes[(v - 1) * NODE_STRIDE + F_HI] === hi) return v - 1;
+      if (++i === slots) i = 0;
+    }
+  }
+
+  /**
+   * Creates the node of a key that is not present. Requires `!full`. The
+   * record starts live, with no holders and unknown depth.
+   */
+  insert(lo: number, hi: number, stamp: number): number {
+    let id = this.freeHead;
+    if (id >= 0) this.freeHead = this.nodes[id * NODE_STRIDE + F_SLOT]! | 0;
+    else id = this.high++;
+    const b = id * NODE_STRIDE;
+    const nodes = this.nodes;
+    nodes[b + F_LO] = lo;
+    nodes[b + F_HI] = hi;
+    nodes[b + F_DEPTH] = UNKNOWN_DEPTH;
+    nodes[b + F_STAMP] = stamp;
+    nodes[b + F_META] = M_LIVE;
+    nodes[b + F_SLOT] = 0;
+    this.place(lo, hi, id);
+    this.live++;
+    return id;
+  }
+
+  private place(lo: number, hi: number, id: number): void {
+    const table = this.table;
+    const slots = this.slots;
+    let i = this.home(lo, hi);
+    while (table[2 * i + 1] !== 0) if (++i === slots) i = 0;
+    table[2 * i] = lo;
+    table[2 * i + 1] = id + 1;
+  }
+
+  /** Frees a live node: removes its key from the table and recycles the id. */
+  remove(id: number): void {
+    const nodes = this.nodes;
+    const b = id * NODE_STRIDE;
+    const lo = nodes[b + F_LO]!;
+    const hi = nodes[b + F_HI]!;
+    const table = this.table;
+    const slots = this.slots;
+    let i = this.home(lo, hi);
+    while (table[2 * i + 1] !== id + 1) if (++i === slots) i = 0;
+    // Backward shift: pull later members of the probe run into the hole.
+    let hole = i;
+    let j = i;
+    for (;;) {
+      if (++j === slots) j = 0;
+      const v = table[2 * j + 1]!;
+      if (v === 0) break;
+      const h = this.home(table[2 * j]!, nodes[(v - 1) * NODE_STRIDE + F_HI]!);
+      const inRange = hole <= j ? hole < h && h <= j : hole < h || h <= j;
+      if (!inRange) {
+        table[2 * hole] = table[2 * j]!;
+        table[2 * hole + 1] = v;
+        hole = j;
+      }
+    }
+    table[2 * hole + 1] = 0;
+    nodes[b + F_META] = 0;
+    nodes[b + F_SLOT] = this.freeHead;
+    this.freeHead = id;
+    this.live--;
+  }
+
+  /** Grows to `cap` nodes (ids are kept; the table is rebuilt). */
+  grow(cap: number): void {
+    if (cap <= this.cap) return;
+    const nodes = new Uint32Array(cap * NODE_STRIDE);
+    nodes.set(this.nodes);
+    this.nodes = nodes;
+    this.cap = cap;
+    this.slots = tableSlots(cap);
+    this.table = new Uint32Array(this.slots * 2);
+    for (let id = 0; id < this.high; id++) {
+      const b = id * NODE_STRIDE;
+      if ((nodes[b + F_META]! & M_LIVE) !== 0) this.place(nodes[b + F_LO]!, nodes[b + F_HI]!, id);
+    }
+  }
+
+  isLive(id: number): boolean {
+    return id >= 0 && id < this.high && (this.nodes[id * NODE_STRIDE + F_META]! & M_LIVE) !== 0;
+  }
+}
