@@ -1,0 +1,49 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { approximateTokens, APPROX_CHARS_PER_TOKEN, canonicalChatText } from './index.js';
+
+describe('approximateTokens', () => {
+  it('gives one id per 4 UTF-16 units and equal ids for equal full-chunk prefixes', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string(), fc.string(), (prefix, a, b) => {
+        const ta = approximateTokens(prefix + a);
+        const tb = approximateTokens(prefix + b);
+        expect(ta.length).toBe(Math.ceil((prefix + a).length / APPROX_CHARS_PER_TOKEN));
+        const shared = Math.floor(prefix.length / APPROX_CHARS_PER_TOKEN);
+        expect([...ta.subarray(0, shared)]).toEqual([...tb.subarray(0, shared)]);
+      }),
+      { numRuns: 100 },
+    );
+  });
+
+  it('tells apart chunks that differ, including a short tail from a padded one', () => {
+    const ids = new Set<number>();
+    const chunks = ['abcd', 'abce', 'bacd', 'abc', 'abc\0', 'ab', 'a', '\0', '\0\0', 'ﬀ🙂'];
+    for (const c of chunks) ids.add(approximateTokens(c)[0]!);
+    expect(ids.size).toBe(chunks.length);
+    expect([...approximateTokens('')]).toEqual([]);
+    // Stable across calls and processes: a pure function of the text.
+    expect(approximateTokens('Hello, world!')).toEqual(approximateTokens('Hello, world!'));
+  });
+
+  it('spreads ids over the 32-bit range with few collisions', () => {
+    const seen = new Set<number>();
+    const n = 50_000;
+    for (let i = 0; i < n; i++) seen.add(approximateTokens(i.toString(36).padStart(4, '_'))[0]!);
+    expect(seen.size).toBeGreaterThan(n - 5);
+  });
+});
+
+describe('canonicalChatText', () => {
+  it('renders messages so that a conversation prefix renders to a text prefix', () => {
+    const a = [
+      { role: 'system', content: 'S' },
+      { role: 'user', content: [{ type: 'text', text: 'x' }, 'y'] },
+    ];
+    const b = [...a, { role: 'assistant', content: 'z' }];
+    expect(canonicalChatText(b).startsWith(canonicalChatText(a))).toBe(true);
+    expect(canonicalChatText(a)).toBe('\u241esystem\nS\n\n\u241euser\nx\ny\n\n');
+    expect(canonicalChatText('junk')).toBe('"junk"');
+    expect(canonicalChatText([null, { role: 1, content: 5 }])).toBe('\u241e?\n\n\n\u241e?\n5\n\n');
+  });
+});
