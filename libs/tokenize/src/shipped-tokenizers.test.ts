@@ -232,6 +232,31 @@ describe('loading a model directory', () => {
     }
   });
 
+  it('falls back to whole-text encoding for a position-dependent pre-tokenizer', () => {
+    const files = tinyTokenizerFiles();
+    const model = {
+      ...files.tokenizer.model!,
+      vocab: { ...files.tokenizer.model!.vocab, '▁': 999 },
+    };
+    const metaspace = {
+      type: 'Metaspace',
+      replacement: '▁',
+      prepend_scheme: 'first',
+      split: false,
+    };
+    const t = createModelTokenizer({
+      ...files,
+      tokenizer: { ...files.tokenizer, model, pre_tokenizer: metaspace },
+    });
+    expect(t.stats()).toMatchObject({ engine: 'library', segmentCache: false });
+    // Only the text's first piece gets the "▁" prefix, so pieces cannot be encoded alone.
+    const ids = [...t.encodePrompt('hello<|im_end|>hello')];
+    expect(ids[0]).toBe(999);
+    expect(ids.filter((id) => id === 999)).toHaveLength(1);
+    expect([...t.encodePrompt('hello<|im_end|>hello')]).toEqual(ids);
+    expect(t.stats().hits).toBe(1);
+  });
+
   it('fails with a clear error for a missing or malformed directory', async () => {
     await expect(loadModelTokenizer(join(dir, 'absent'))).rejects.toThrow(
       /tokenizer\.json not found/,
