@@ -1,7 +1,7 @@
 import { createRequire } from 'node:module';
 import { dirname } from 'node:path';
 import type { Bench, BenchReport } from '@kvroute/bench-kit';
-import { median, throughput } from '@kvroute/bench-kit';
+import { median, memoryBytes, throughput } from '@kvroute/bench-kit';
 import { approximateTokens, createModelTokenizer, readModelFiles } from '../src/index.js';
 import type { ModelFiles, ModelTokenizer } from '../src/index.js';
 import { chatPass, rng, text } from './workload.js';
@@ -17,6 +17,7 @@ export const benchTokenize: Bench = async ({ quick }) => {
   const ms = quick ? 80 : 1500;
   const rows: BenchReport['rows'] = [];
   const summary: BenchReport['summary'] = { bench: 'tokenize' };
+  const notes: string[] = [];
   for (const name of ['qwen3', 'llama3'] as const) {
     const files = await readModelFiles(shippedDir(name));
     const r = measureModel(files, quick ?? false, ms);
@@ -28,6 +29,10 @@ export const benchTokenize: Bench = async ({ quick }) => {
       { case: `${name} chat, piece cache (effective)`, 'M tokens/s': r.chat / 1e6 },
       { case: `${name} chat, template render only`, 'M tokens/s': r.renderOnly / 1e6 },
     );
+    notes.push(
+      `${name}: piece cache holds ${(r.cachedBytes / 2 ** 20).toFixed(1)} MiB by its accounting; ` +
+        `heap grew ${r.heapPerCachedByte.toFixed(2)} bytes per accounted byte`,
+    );
     const p = name === 'qwen3' ? '' : `${name}_`;
     summary[`${p}raw_tokens_per_s`] = Math.round(r.raw);
     summary[`${p}library_raw_tokens_per_s`] = Math.round(r.library);
@@ -35,6 +40,8 @@ export const benchTokenize: Bench = async ({ quick }) => {
     summary[`${p}chat_uncached_tokens_per_s`] = Math.round(r.chatUncached);
     summary[`${p}chat_effective_tokens_per_s`] = Math.round(r.chat);
     summary[`${p}chat_cache_hit_token_share`] = +r.hitShare.toFixed(3);
+    summary[`${p}cache_bytes`] = r.cachedBytes;
+    summary[`${p}heap_per_cached_byte`] = +r.heapPerCachedByte.toFixed(2);
   }
   const approxText = text(rng(9), 1 << 16);
   const approx = throughput(() => approximateTokens(approxText), approxText.length, ms);
@@ -46,6 +53,7 @@ export const benchTokenize: Bench = async ({ quick }) => {
     notes: [
       'chat: conversations share one of two ~1000-token system prompts, each request resends the',
       'history plus a new user message; effective = tokens of all requests / time.',
+      ...notes,
     ],
     summary,
   };
@@ -59,6 +67,8 @@ interface ModelRates {
   chatUncached: number;
   renderOnly: number;
   hitShare: number;
+  heapPerCachedByte: number;
+  cachedBytes: number;
 }
 
 function measureModel(files: ModelFiles, quick: boolean, ms: number): ModelRates {
@@ -102,19 +112,32 @@ function measureModel(files: ModelFiles, quick: boolean, ms: number): ModelRates
       for (const messages of pass) tokens += op(t, messages);
       return (tokens * 1000) / (performance.now() - t0);
     });
+  const heapBefore = memoryBytes();
   for (const m of work[0]!) cached.encodeChat(m); // warm-up pass (JIT, shared system prompts)
   const before = cached.stats();
   const chat = median(timed(cached, (t, m) => t.encodeChat(m).length));
   const after = cached.stats();
   const hitTokens = after.hitTokens - before.hitTokens;
   const hitShare = hitTokens / (hitTokens + after.missTokens - before.missTokens);
+  // Heap kept per byte the cache accounts for: near 1 means keys pin no larger strings.
+  const heapPerCachedByte = (memoryBytes() - heapBefore) / after.cachedBytes;
   const chatUncached = median(timed(uncached, (t, m) => t.encodeChat(m).length));
   // Render only: template time per token, tokens counted from the cached tokenizer.
   const counts = new Map<object, number>();
   for (const pass of work.slice(1))
     for (const m of pass) counts.set(m, cached.encodeChat(m).length);
   const renderOnly = median(timed(cached, (t, m) => (t.renderChat(m), counts.get(m)!)));
-  return { raw, library: lib, cached: cachedRate, chat, chatUncached, renderOnly, hitShare };
+  return {
+    raw,
+    library: lib,
+    cached: cachedRate,
+    chat,
+    chatUncached,
+    renderOnly,
+    hitShare,
+    heapPerCachedByte,
+    cachedBytes: after.cachedBytes,
+  };
 }
 
 function shippedDir(model: 'qwen3' | 'llama3'): string {

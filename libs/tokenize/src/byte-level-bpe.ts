@@ -1,4 +1,5 @@
 import { BpeMerges, PAIR_SHIFT } from './bpe.js';
+import { detach } from './detach.js';
 import { translateSplitPattern } from './split-regex.js';
 import type { PieceEncoder } from './piece-encoder.js';
 import type { TokenizerJson } from './tokenizer-json.js';
@@ -152,7 +153,7 @@ class ByteLevelBpe implements PieceEncoder {
     const ids = this.encodeWord(w);
     if (w.length <= WORD_CACHE_MAX_CHARS) {
       if (this.words.size >= WORD_CACHE_ENTRIES) this.words.clear();
-      this.words.set(w, ids);
+      this.words.set(detach(w), ids);
     }
     for (let i = 0; i < ids.length; i++) out.push(ids[i]!);
   }

@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import type { AddedTokenSplitter, SplitSink } from './added-tokens.js';
+import { detach } from './detach.js';
 import type { PieceEncoder } from './piece-encoder.js';
 
 export interface SegmentedEncoderOptions {
@@ -100,7 +101,7 @@ export class SegmentedEncoder {
     const ids = encode(key);
     this.misses++;
     this.missTokens += ids.length;
-    this.cache?.set(key, ids);
+    this.cache?.set(detach(key), ids);
     return ids;
   }
 }
