@@ -47,6 +47,7 @@ export function decodeToken(token: string): string {
 
 export const subjects = {
   events: (model: string, slot: number) => `${PREFIX}.events.${encodeToken(model)}.${slot}`,
+  allEvents: () => `${PREFIX}.events.>`,
   /** Every model's events in one slot: what an indexer shard subscribes to. */
   eventsForSlot: (slot: number) => `${PREFIX}.events.*.${slot}`,
   load: (model: string, pod: string) => `${PREFIX}.load.${encodeToken(model)}.${encodeToken(pod)}`,

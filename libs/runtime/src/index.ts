@@ -24,3 +24,5 @@ export type { Logger } from './log.js';
 export { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS, Registry } from './metrics.js';
 export { connectNats, natsConnectionOptions, natsSettings } from './nats.js';
 export type { NatsHandle, NatsSettings } from './nats.js';
+export { freePort, startNatsServer } from './nats-server.js';
+export type { NatsServer } from './nats-server.js';

@@ -1,12 +1,15 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** A real nats-server (JetStream on, in a temp dir) on a free port, for integration tests. */
+/**
+ * A real nats-server (JetStream on, in a temp dir) on a free port: for
+ * integration tests, benchmarks and `kvroute stack`.
+ */
 export interface NatsServer {
   readonly url: string;
   readonly port: number;
@@ -18,16 +21,26 @@ export interface NatsServer {
   dispose(): Promise<void>;
 }
 
-const ensureScript = fileURLToPath(
-  new URL('../../../../scripts/ensure-nats-server.mjs', import.meta.url),
-);
+/** The repository's installer script, found by walking up from this module (src/ or dist/src/). */
+function ensureScript(): string | null {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 6; i++) {
+    const candidate = join(dir, 'scripts', 'ensure-system-packages.mjs');
+    if (existsSync(candidate)) return candidate;
+    dir = dirname(dir);
+  }
+  return null;
+}
 
 let ensured = false;
 function ensureInstalled(): void {
   if (ensured) return;
-  const r = spawnSync(process.execPath, [ensureScript], { stdio: 'inherit' });
-  if (r.status !== 0)
-    throw new Error('nats-server is not installed: apt-get install -y nats-server');
+  const script = ensureScript();
+  const ok = script
+    ? spawnSync(process.execPath, [script, '--only', 'nats-server'], { stdio: 'inherit' })
+        .status === 0
+    : spawnSync('nats-server', ['--version'], { stdio: 'ignore' }).status === 0;
+  if (!ok) throw new Error('nats-server is not installed: apt-get install -y nats-server');
   ensured = true;
 }
 

@@ -1,0 +1,72 @@
+import { describe, expect, it } from 'vitest';
+import type { EventBatch } from '@kvroute/protocol';
+import { PodSync } from './pod-sync.js';
+
+const b = (seq: number, epoch = 'e1'): EventBatch => ({
+  pod: 'p:1',
+  model: 'm',
+  epoch,
+  seq,
+  ts: 1,
+  events: [],
+});
+const seqs = (a: { batches?: EventBatch[] } | null) => a?.batches?.map((x) => x.seq);
+
+describe('PodSync', () => {
+  it('applies a stream from seq 1 in order and drops duplicates', () => {
+    const s = new PodSync();
+    expect(s.onBatch(b(1))).toEqual({ kind: 'reset-and-apply', batches: [b(1)] });
+    expect(s.onBatch(b(2)).kind).toBe('apply');
+    expect(s.onBatch(b(2))).toEqual({ kind: 'drop', reason: 'duplicate' });
+    expect(s.onBatch(b(3)).kind).toBe('apply');
+    expect(s.lastSeq).toBe(3);
+  });
+
+  it('resyncs on a start mid-stream, holds batches meanwhile and applies those after the snapshot', () => {
+    const s = new PodSync();
+    expect(s.onBatch(b(5))).toEqual({ kind: 'resync', reason: 'start' });
+    expect(s.onBatch(b(6)).kind).toBe('hold');
+    expect(s.onBatch(b(8)).kind).toBe('hold');
+    expect(s.onBatch(b(7)).kind).toBe('hold');
+    // the snapshot was taken after seq 6: 5 and 6 are inside it, 7 and 8 apply on top
+    expect(s.onSnapshot({ epoch: 'e1', seq: 6 })?.map((x) => x.seq)).toEqual([7, 8]);
+    expect(s.syncing).toBe(false);
+    expect(s.onBatch(b(9)).kind).toBe('apply');
+  });
+
+  it('resyncs on a gap, and again when held batches do not continue the snapshot', () => {
+    const s = new PodSync();
+    s.onBatch(b(1));
+    expect(s.onBatch(b(3))).toEqual({ kind: 'resync', reason: 'gap' });
+    s.onBatch(b(6));
+    expect(s.onSnapshot({ epoch: 'e1', seq: 4 })).toBeNull();
+    expect(s.syncing).toBe(true);
+    expect(seqs({ batches: s.onSnapshot({ epoch: 'e1', seq: 5 }) ?? [] })).toEqual([6]);
+  });
+
+  it('starts a new epoch from its first batch without a snapshot, and resyncs one joined late', () => {
+    const s = new PodSync();
+    s.onBatch(b(1));
+    s.onBatch(b(2));
+    expect(s.onBatch(b(1, 'e2'))).toEqual({ kind: 'reset-and-apply', batches: [b(1, 'e2')] });
+    expect(s.onBatch(b(9, 'e3'))).toEqual({ kind: 'resync', reason: 'epoch' });
+    expect(s.onBatch(b(10, 'e2')).kind).toBe('hold');
+    expect(s.onSnapshot({ epoch: 'e3', seq: 9 })).toEqual([]);
+  });
+
+  it('detects a lost tail from heartbeats ahead of what arrived, after two in a row', () => {
+    const s = new PodSync();
+    s.onBatch(b(1));
+    expect(s.onHeartbeat('e1', 1)).toBeNull();
+    expect(s.onHeartbeat('e1', 2)).toBeNull();
+    expect(s.onHeartbeat('e1', 2)).toEqual({ kind: 'resync', reason: 'tail' });
+  });
+
+  it('fetches state at once for a pod first seen by heartbeat, and knows an empty one', () => {
+    const s = new PodSync();
+    expect(s.onHeartbeat('e1', 4)).toEqual({ kind: 'resync', reason: 'start' });
+    const t = new PodSync();
+    expect(t.onHeartbeat('e1', 0)).toEqual({ kind: 'reset-and-apply', batches: [] });
+    expect(t.onBatch(b(1)).kind).toBe('apply');
+  });
+});

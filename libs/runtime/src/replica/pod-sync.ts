@@ -1,0 +1,136 @@
+import type { EventBatch, SnapshotChunk } from '@kvroute/protocol';
+
+/**
+ * What the indexer must do with one incoming batch for a pod. Batches of a
+ * (pod, epoch) must apply in seq order exactly once; anything that breaks the
+ * chain (a start with no state, a gap, a new epoch mid-stream) is repaired by a
+ * snapshot, with batches arriving meanwhile held and applied after it.
+ */
+export type SyncAction =
+  | { kind: 'apply'; batches: EventBatch[] }
+  | { kind: 'reset-and-apply'; batches: EventBatch[] }
+  | { kind: 'resync'; reason: 'start' | 'gap' | 'epoch' | 'tail' }
+  | { kind: 'hold' }
+  | { kind: 'drop'; reason: 'duplicate' | 'stale-epoch' };
+
+/** Batches held while a snapshot is in flight; beyond this the resync restarts. */
+const MAX_HELD = 10_000;
+
+/**
+ * Per-pod sequencing, free of I/O so every transition is unit-tested. The
+ * caller performs the action (apply to the index, request a snapshot) and
+ * reports snapshot results back.
+ */
+export class PodSync {
+  epoch: string | null = null;
+  /** Last seq applied in `epoch` (0 = nothing yet). */
+  lastSeq = 0;
+  syncing = false;
+  /** Seq the publisher says it has published (from heartbeats). */
+  advertisedSeq = 0;
+  private held: EventBatch[] = [];
+  private tailSuspect = 0;
+
+  onBatch(b: EventBatch): SyncAction {
+    if (this.syncing) {
+      if (this.held.length >= MAX_HELD) this.held.shift();
+      this.held.push(b);
+      return { kind: 'hold' };
+    }
+    if (this.epoch === null) {
+      if (b.seq === 1) {
+        this.epoch = b.epoch;
+        this.lastSeq = 1;
+        return { kind: 'reset-and-apply', batches: [b] };
+      }
+      return this.startResync(b, 'start');
+    }
+    if (b.epoch !== this.epoch) {
+      // A new epoch from its first batch needs no snapshot: the pod starts empty.
+      if (b.seq === 1) {
+        this.epoch = b.epoch;
+        this.lastSeq = 1;
+        return { kind: 'reset-and-apply', batches: [b] };
+      }
+      return this.startResync(b, 'epoch');
+    }
+    if (b.seq <= this.lastSeq) return { kind: 'drop', reason: 'duplicate' };
+    if (b.seq === this.lastSeq + 1) {
+      this.lastSeq = b.seq;
+      this.tailSuspect = 0;
+      return { kind: 'apply', batches: [b] };
+    }
+    return this.startResync(b, 'gap');
+  }
+
+  /**
+   * A heartbeat says the publisher has published up to `lastSeq` in `epoch`.
+   * Two heartbeats in a row ahead of us with nothing arriving means the tail
+   * of the stream was lost (a batch cannot be missed by seq checks if no later
+   * one comes): resync.
+   */
+  onHeartbeat(epoch: string, lastSeq: number): SyncAction | null {
+    this.advertisedSeq = lastSeq;
+    if (this.syncing) return null;
+    if (this.epoch === null || epoch !== this.epoch) {
+      if (lastSeq === 0 && this.epoch === null) {
+        // A publisher that has published nothing yet: the pod is known and empty.
+        this.epoch = epoch;
+        return { kind: 'reset-and-apply', batches: [] };
+      }
+      // Nothing known yet: fetch the state now. A changed epoch waits one more
+      // heartbeat, since the new epoch's first batch may be on its way.
+      if (this.epoch === null) return this.startResync(null, 'start');
+      if (this.tailSuspect++ >= 1) return this.startResync(null, 'epoch');
+      return null;
+    }
+    if (lastSeq > this.lastSeq) {
+      if (this.tailSuspect++ >= 1) return this.startResync(null, 'tail');
+      return null;
+    }
+    this.tailSuspect = 0;
+    return null;
+  }
+
+  private startResync(
+    b: EventBatch | null,
+    reason: 'start' | 'gap' | 'epoch' | 'tail',
+  ): SyncAction {
+    this.syncing = true;
+    this.tailSuspect = 0;
+    this.held = b ? [b] : [];
+    return { kind: 'resync', reason };
+  }
+
+  /**
+   * The snapshot arrived (its last chunk carries epoch and seq). Returns the
+   * held batches that apply on top of it, in order; if they do not continue
+   * the snapshot without a gap, the caller must resync again (`null`).
+   */
+  onSnapshot(last: Pick<SnapshotChunk, 'epoch' | 'seq'>): EventBatch[] | null {
+    this.epoch = last.epoch;
+    this.lastSeq = last.seq;
+    const later = this.held
+      .filter((b) => b.epoch === last.epoch && b.seq > last.seq)
+      .sort((x, y) => x.seq - y.seq);
+    this.held = [];
+    this.syncing = false;
+    const out: EventBatch[] = [];
+    for (const b of later) {
+      if (b.seq === this.lastSeq) continue; // held twice
+      if (b.seq !== this.lastSeq + 1) {
+        this.syncing = true;
+        this.held = later.filter((x) => x.seq > this.lastSeq);
+        return null;
+      }
+      out.push(b);
+      this.lastSeq = b.seq;
+    }
+    return out;
+  }
+
+  /** The snapshot failed; keep holding, the caller retries. */
+  onSnapshotFailed(): void {
+    this.syncing = true;
+  }
+}

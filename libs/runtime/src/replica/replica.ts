@@ -1,0 +1,386 @@
+import type { KeySeq } from '@kvroute/block-keys';
+import type { LookupResult, PrefixIndex, PodSnapshot } from '@kvroute/prefix-index';
+import { createPrefixIndex } from '@kvroute/prefix-index';
+import type { EventBatch, SnapshotChunk } from '@kvroute/protocol';
+import {
+  decodeEventBatch,
+  decodeHeartbeat,
+  decodeSnapshotChunk,
+  encodeSnapshotRequest,
+  SLOTS,
+  slotOf,
+  subjects,
+} from '@kvroute/protocol';
+import type { Registry } from 'prom-client';
+import type { Bus, BusSubscription } from '../bus/bus.js';
+import type { Logger } from '../log.js';
+import { rateLimited } from '../log.js';
+import type { ReplicaMetrics } from './metrics.js';
+import { replicaMetrics } from './metrics.js';
+import { PodSync } from './pod-sync.js';
+import type { SyncAction } from './pod-sync.js';
+
+export interface IndexReplicaOptions {
+  /** Event slots to consume (pod sharding); default every slot. */
+  slots?: readonly number[];
+  memoryBudgetBytes: number;
+  podTimeoutMs: number;
+  snapshotTimeoutMs: number;
+  speculativeTtlMs?: number;
+  /** How often to sweep silent pods and refresh gauges. */
+  tickMs?: number;
+  /** Metric name prefix, e.g. `kvroute_indexer`. */
+  metricsPrefix: string;
+}
+
+export interface PodEntry {
+  pod: string;
+  model: string;
+  sync: PodSync;
+  lastSeenMs: number;
+  blockSize: number;
+  firstSyncDone: boolean;
+  resyncAttempt: number;
+}
+
+export interface ModelView {
+  model: string;
+  index: PrefixIndex;
+  blockSize: number;
+}
+
+/**
+ * A live copy of the prefix index for a set of pods: consumes their canonical
+ * event streams from the bus, keeps one prefix index per model (the memory
+ * budget applies per model), follows heartbeats for liveness, and repairs any
+ * break in a pod's stream with a snapshot from its publisher. The indexer
+ * service serves lookups from it; a router in embedded mode holds one itself.
+ */
+export class IndexReplica {
+  readonly metrics: ReplicaMetrics;
+  private readonly ownedSlots = new Set<number>();
+  private readonly models = new Map<string, ModelView>();
+  private readonly pods = new Map<string, PodEntry>();
+  private readonly subs: BusSubscription[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private started = false;
+  private readonly warn: ReturnType<typeof rateLimited>;
+  /** Events applied per model in the current rate window, for events/s in stats. */
+  private readonly rate = new Map<string, { count: number; since: number; perSec: number }>();
+  /** Smoothed engine-to-index lag per model, ms. */
+  private readonly lagMs = new Map<string, number>();
+  private readonly perModel = new Map<string, { gaps: number; resyncs: number }>();
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly options: IndexReplicaOptions,
+    private readonly log: Logger,
+    registry: Registry,
+    private readonly now: () => number = Date.now,
+  ) {
+    for (const slot of options.slots ?? Array.from({ length: SLOTS }, (_, i) => i))
+      this.ownedSlots.add(slot);
+    this.metrics = replicaMetrics(registry, options.metricsPrefix);
+    this.warn = rateLimited(log);
+  }
+
+  eventLagMs(model: string): number {
+    return Math.round((this.lagMs.get(model) ?? 0) * 100) / 100;
+  }
+
+  counts(model: string): { gaps: number; resyncs: number } {
+    return this.perModel.get(model) ?? { gaps: 0, resyncs: 0 };
+  }
+
+  private count(model: string, what: 'gaps' | 'resyncs'): void {
+    const c = this.perModel.get(model) ?? { gaps: 0, resyncs: 0 };
+    c[what]++;
+    this.perModel.set(model, c);
+  }
+
+  owns(pod: string): boolean {
+    return this.ownedSlots.has(slotOf(pod));
+  }
+
+  start(): void {
+    if (this.ownedSlots.size === SLOTS) {
+      this.subs.push(this.bus.subscribe(subjects.allEvents(), (m) => this.onEvents(m.data)));
+    } else {
+      for (const slot of this.ownedSlots) {
+        this.subs.push(
+          this.bus.subscribe(subjects.eventsForSlot(slot), (m) => this.onEvents(m.data)),
+        );
+      }
+    }
+    this.subs.push(this.bus.subscribe(subjects.allLoad(), (m) => this.onHeartbeat(m.data)));
+    this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 500);
+    this.timer.unref();
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    for (const s of this.subs) s.unsubscribe();
+    this.subs.length = 0;
+    this.started = false;
+  }
+
+  /** Ready once subscribed and every pod seen so far has been synced once. */
+  ready(): boolean {
+    if (!this.started || !this.bus.isConnected()) return false;
+    for (const p of this.pods.values()) if (!p.firstSyncDone && p.resyncAttempt < 3) return false;
+    return true;
+  }
+
+  model(name: string): ModelView | undefined {
+    return this.models.get(name);
+  }
+
+  modelNames(): string[] {
+    return [...this.models.keys()].sort();
+  }
+
+  podEntries(): PodEntry[] {
+    return [...this.pods.values()];
+  }
+
+  lookup(
+    model: string,
+    keys: KeySeq,
+    candidates: readonly string[] | null,
+    includeSpeculative = false,
+  ): LookupResult {
+    const view = this.models.get(model);
+    if (!view) return { matches: [] };
+    return view.index.lookup(keys, { includeSpeculative, ...(candidates ? { candidates } : {}) });
+  }
+
+  eventsPerSecond(model: string): number {
+    return this.rate.get(model)?.perSec ?? 0;
+  }
+
+  // ---- inbound -----------------------------------------------------------
+
+  private viewFor(model: string): ModelView {
+    let v = this.models.get(model);
+    if (!v) {
+      v = {
+        model,
+        index: createPrefixIndex({
+          budgetBytes: this.options.memoryBudgetBytes,
+          now: this.now,
+          ...(this.options.speculativeTtlMs
+            ? { speculativeTtlMs: this.options.speculativeTtlMs }
+            : {}),
+        }),
+        blockSize: 0,
+      };
+      this.models.set(model, v);
+      this.metrics.budget.set({ model }, this.options.memoryBudgetBytes);
+    }
+    return v;
+  }
+
+  private entryFor(pod: string, model: string): PodEntry {
+    let e = this.pods.get(pod);
+    if (!e) {
+      e = {
+        pod,
+        model,
+        sync: new PodSync(),
+        lastSeenMs: this.now(),
+        blockSize: 0,
+        firstSyncDone: false,
+        resyncAttempt: 0,
+      };
+      this.pods.set(pod, e);
+      this.viewFor(model);
+    }
+    return e;
+  }
+
+  private onEvents(data: Uint8Array): void {
+    let batch: EventBatch;
+    try {
+      batch = decodeEventBatch(data);
+    } catch (err) {
+      this.metrics.badMessages.inc({ subject: 'events' });
+      this.warn('bad-events', { err: String(err) }, 'dropped an event batch that does not decode');
+      return;
+    }
+    if (!this.owns(batch.pod)) return;
+    const e = this.entryFor(batch.pod, batch.model);
+    e.lastSeenMs = this.now();
+    this.perform(e, e.sync.onBatch(batch));
+  }
+
+  private onHeartbeat(data: Uint8Array): void {
+    let hb;
+    try {
+      hb = decodeHeartbeat(data);
+    } catch (err) {
+      this.metrics.badMessages.inc({ subject: 'load' });
+      this.warn('bad-heartbeat', { err: String(err) }, 'dropped a heartbeat that does not decode');
+      return;
+    }
+    if (!this.owns(hb.pod)) return;
+    if (hb.state === 'leaving') {
+      this.removePod(hb.pod, 'leaving');
+      return;
+    }
+    const e = this.entryFor(hb.pod, hb.model);
+    e.lastSeenMs = this.now();
+    e.blockSize = hb.blockSize;
+    const view = this.viewFor(hb.model);
+    if (hb.blockSize > 0) view.blockSize = hb.blockSize;
+    const action = e.sync.onHeartbeat(hb.epoch, hb.lastSeq);
+    if (action) this.perform(e, action);
+  }
+
+  private perform(e: PodEntry, action: SyncAction): void {
+    switch (action.kind) {
+      case 'apply':
+        this.applyBatches(e, action.batches);
+        return;
+      case 'reset-and-apply':
+        this.viewFor(e.model).index.removePod(e.pod);
+        e.firstSyncDone = true;
+        this.applyBatches(e, action.batches);
+        return;
+      case 'resync':
+        this.metrics.gaps.inc({ reason: action.reason });
+        if (action.reason !== 'start') this.count(e.model, 'gaps');
+        this.log.info({ pod: e.pod, reason: action.reason }, 'resyncing pod from a snapshot');
+        void this.resync(e);
+        return;
+      case 'hold':
+        return;
+      case 'drop':
+        if (action.reason === 'duplicate') this.metrics.duplicates.inc();
+        return;
+    }
+  }
+
+  private applyBatches(e: PodEntry, batches: EventBatch[]): void {
+    const view = this.viewFor(e.model);
+    const now = this.now();
+    for (const b of batches) {
+      view.index.apply(e.pod, b.events);
+      this.metrics.batches.inc();
+      for (const ev of b.events) this.metrics.events.inc({ kind: ev.kind });
+      const lag = Math.max(0, now - b.ts);
+      this.metrics.lag.observe(lag / 1000);
+      this.lagMs.set(e.model, 0.9 * (this.lagMs.get(e.model) ?? lag) + 0.1 * lag);
+      const r = this.rate.get(e.model) ?? { count: 0, since: now, perSec: 0 };
+      r.count += b.events.length;
+      this.rate.set(e.model, r);
+    }
+  }
+
+  private async resync(e: PodEntry): Promise<void> {
+    e.resyncAttempt++;
+    try {
+      const chunks: SnapshotChunk[] = [];
+      for await (const data of this.bus.requestMany(
+        subjects.snapshot(e.pod),
+        encodeSnapshotRequest({ pod: e.pod, chunkKeys: 65_536 }),
+        {
+          maxWaitMs: this.options.snapshotTimeoutMs * 20,
+          idleMs: this.options.snapshotTimeoutMs,
+        },
+      )) {
+        const c = decodeSnapshotChunk(data);
+        if (c.index !== chunks.length) throw new Error(`snapshot chunk ${c.index} out of order`);
+        chunks.push(c);
+        if (c.last) break;
+      }
+      const last = chunks.at(-1);
+      if (!last?.last) throw new Error('snapshot ended without its last chunk');
+      if (!this.pods.has(e.pod)) return; // removed meanwhile
+      const view = this.viewFor(e.model);
+      view.index.importPod(e.pod, mergeChunks(chunks));
+      const after = e.sync.onSnapshot(last);
+      e.firstSyncDone = true;
+      e.resyncAttempt = 0;
+      this.metrics.resyncs.inc({ result: 'ok' });
+      this.count(e.model, 'resyncs');
+      if (after === null) {
+        this.metrics.gaps.inc({ reason: 'gap' });
+        void this.resync(e);
+        return;
+      }
+      this.applyBatches(e, after);
+    } catch (err) {
+      this.metrics.resyncs.inc({ result: 'failed' });
+      e.sync.onSnapshotFailed();
+      this.warn(
+        `resync-${e.pod}`,
+        { pod: e.pod, err: String(err), attempt: e.resyncAttempt },
+        'snapshot failed, will retry',
+      );
+      if (!this.pods.has(e.pod) || !this.started) return;
+      const delay = Math.min(5000, 100 * 2 ** Math.min(6, e.resyncAttempt));
+      setTimeout(() => {
+        if (this.pods.get(e.pod) === e && this.started) void this.resync(e);
+      }, delay).unref();
+    }
+  }
+
+  private removePod(pod: string, reason: 'leaving' | 'silent'): void {
+    const e = this.pods.get(pod);
+    if (!e) return;
+    this.pods.delete(pod);
+    this.models.get(e.model)?.index.removePod(pod);
+    this.metrics.podsRemoved.inc({ reason });
+    this.log.info({ pod, reason }, 'removed pod');
+  }
+
+  private tick(): void {
+    const now = this.now();
+    for (const e of [...this.pods.values()]) {
+      if (now - e.lastSeenMs > this.options.podTimeoutMs) this.removePod(e.pod, 'silent');
+    }
+    for (const [model, r] of this.rate) {
+      const dt = (now - r.since) / 1000;
+      if (dt >= 1) {
+        r.perSec = r.count / dt;
+        r.count = 0;
+        r.since = now;
+      }
+      const s = this.models.get(model)?.index.stats();
+      if (s) {
+        this.metrics.memory.set({ model }, s.bytesUsed);
+        this.metrics.evictions.set({ model }, s.evictions);
+      }
+    }
+    for (const [model, view] of this.models) {
+      let gpu = 0;
+      let cpu = 0;
+      for (const p of view.index.pods()) {
+        const ps = view.index.podStats(p);
+        gpu += ps?.gpuBlocks ?? 0;
+        cpu += ps?.cpuBlocks ?? 0;
+      }
+      this.metrics.blocks.set({ model, tier: 'gpu' }, gpu);
+      this.metrics.blocks.set({ model, tier: 'cpu' }, cpu);
+      this.metrics.pods.set({ model }, view.index.pods().length);
+    }
+  }
+}
+
+/** Concatenates snapshot chunks into one pod snapshot. */
+export function mergeChunks(chunks: readonly SnapshotChunk[]): PodSnapshot {
+  let n = 0;
+  for (const c of chunks) n += c.tiers.length;
+  const keys = new Uint32Array(2 * n);
+  const tiers = new Uint8Array(n);
+  const depths = new Uint32Array(n);
+  let o = 0;
+  for (const c of chunks) {
+    keys.set(c.keys, 2 * o);
+    tiers.set(c.tiers, o);
+    depths.set(c.depths, o);
+    o += c.tiers.length;
+  }
+  return { keys, tiers, depths };
+}
