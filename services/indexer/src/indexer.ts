@@ -1,0 +1,150 @@
+import type { KeySeq } from '@kvroute/block-keys';
+import type { LookupResult } from '@kvroute/prefix-index';
+import {
+  decodeLookupRequest,
+  encodeIndexerHeartbeat,
+  encodeLookupReply,
+  parseShardList,
+  slotsOfShard,
+  subjects,
+} from '@kvroute/protocol';
+import type { Bus, BusSubscription, Logger, Registry } from '@kvroute/runtime';
+import { Counter, rateLimited } from '@kvroute/runtime';
+import { IndexReplica } from '@kvroute/runtime/replica';
+
+export interface IndexerOptions {
+  shards: string;
+  shardCount: number;
+  memoryBudgetBytes: number;
+  podTimeoutMs: number;
+  snapshotTimeoutMs: number;
+  instance: string;
+  /** How often to publish the indexer heartbeat and sweep silent pods. */
+  tickMs?: number;
+}
+
+/**
+ * An indexer replica: an IndexReplica over the slots of the shards it owns,
+ * answering each owned shard's lookups in that shard's queue group (so any
+ * replica of a shard can answer), and announcing itself so routers know which
+ * shards exist and are alive.
+ */
+export class Indexer {
+  readonly shards: number[];
+  readonly replica: IndexReplica;
+  readonly lookups: Counter<'via'>;
+  private readonly subs: BusSubscription[] = [];
+  private timer: NodeJS.Timeout | undefined;
+  private readonly warn: ReturnType<typeof rateLimited>;
+
+  constructor(
+    private readonly bus: Bus,
+    private readonly options: IndexerOptions,
+    log: Logger,
+    registry: Registry,
+    now: () => number = Date.now,
+  ) {
+    this.shards = parseShardList(options.shards, options.shardCount);
+    this.replica = new IndexReplica(
+      bus,
+      {
+        slots: this.shards.flatMap((s) => slotsOfShard(s, options.shardCount)),
+        memoryBudgetBytes: options.memoryBudgetBytes,
+        podTimeoutMs: options.podTimeoutMs,
+        snapshotTimeoutMs: options.snapshotTimeoutMs,
+        tickMs: options.tickMs ?? 500,
+        metricsPrefix: 'kvroute_indexer',
+      },
+      log,
+      registry,
+      now,
+    );
+    this.lookups = new Counter({
+      name: 'kvroute_indexer_lookups_total',
+      help: 'lookups answered',
+      labelNames: ['via'],
+      registers: [registry],
+    });
+    this.warn = rateLimited(log);
+  }
+
+  get instance(): string {
+    return this.options.instance;
+  }
+
+  get shardCount(): number {
+    return this.options.shardCount;
+  }
+
+  start(): void {
+    this.replica.start();
+    for (const shard of this.shards) {
+      this.subs.push(
+        this.bus.subscribe(
+          subjects.lookupForShard(shard),
+          (m) => m.respond(this.answerLookup(m.data, shard)),
+          {
+            queue: `kvroute-indexer-shard-${shard}`,
+          },
+        ),
+      );
+    }
+    this.timer = setInterval(() => this.publishHeartbeat(), this.options.tickMs ?? 500);
+    this.timer.unref();
+    this.publishHeartbeat();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.timer);
+    for (const s of this.subs) s.unsubscribe();
+    this.subs.length = 0;
+    await this.replica.stop();
+  }
+
+  ready(): boolean {
+    return this.replica.ready();
+  }
+
+  lookup(model: string, keys: KeySeq, candidates: readonly string[] | null): LookupResult {
+    return this.replica.lookup(model, keys, candidates);
+  }
+
+  private answerLookup(data: Uint8Array, shard: number): Uint8Array {
+    try {
+      const req = decodeLookupRequest(data);
+      const result = this.replica.lookup(req.model, req.keys, req.candidates);
+      this.lookups.inc({ via: 'bus' });
+      return encodeLookupReply({
+        shard,
+        matches: result.matches.map((m) => ({ pod: m.pod, gpu: m.gpu, total: m.total })),
+        error: null,
+      });
+    } catch (err) {
+      this.replica.metrics.badMessages.inc({ subject: 'lookup' });
+      this.warn(
+        'bad-lookup',
+        { err: String(err) },
+        'answered a lookup request that does not decode with an error',
+      );
+      return encodeLookupReply({ shard, matches: [], error: `bad lookup request: ${String(err)}` });
+    }
+  }
+
+  private publishHeartbeat(): void {
+    if (!this.bus.isConnected()) return;
+    try {
+      this.bus.publish(
+        subjects.indexer(this.options.instance),
+        encodeIndexerHeartbeat({
+          instance: this.options.instance,
+          shards: this.shards,
+          shardCount: this.options.shardCount,
+          ts: Date.now(),
+          ready: this.ready(),
+        }),
+      );
+    } catch (err) {
+      this.warn('heartbeat', { err: String(err) }, 'could not publish the indexer heartbeat');
+    }
+  }
+}
