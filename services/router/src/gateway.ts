@@ -1,0 +1,177 @@
+import { Agent, fetch } from 'undici';
+import { RouteError } from './errors.js';
+import type { Router, RouteResult } from './router.js';
+
+/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus ones fetch sets itself. */
+const HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+  'host',
+  'content-length',
+]);
+
+export interface GatewayOptions {
+  connectTimeoutMs: number;
+  upstreamTimeoutMs: number;
+}
+
+function isConnectFailure(err: unknown): boolean {
+  // undici reports refused/unreachable/timed-out connects as a TypeError whose cause has a code.
+  const cause = (err as { cause?: { code?: string } })?.cause;
+  const code = cause?.code ?? (err as { code?: string })?.code;
+  return (
+    code === 'ECONNREFUSED' ||
+    code === 'ECONNRESET' ||
+    code === 'EHOSTUNREACH' ||
+    code === 'ENETUNREACH' ||
+    code === 'ENOTFOUND' ||
+    code === 'EAI_AGAIN' ||
+    code === 'UND_ERR_CONNECT_TIMEOUT' ||
+    code === 'UND_ERR_SOCKET'
+  );
+}
+
+/**
+ * Forwards an OpenAI request, unchanged, to the routed pod; on a connection
+ * failure before any byte came back it tries the next fallback, never after.
+ * The response body streams through chunk by chunk; the first chunk marks the
+ * request's first token and the end of the stream its end in the router's
+ * in-flight accounting. A client that goes away aborts the upstream request.
+ */
+export class Gateway {
+  private readonly agent: Agent;
+
+  constructor(
+    private readonly router: Router,
+    private readonly options: GatewayOptions,
+  ) {
+    this.agent = new Agent({
+      connect: { timeout: options.connectTimeoutMs },
+      headersTimeout: options.upstreamTimeoutMs,
+      bodyTimeout: 0,
+    });
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  async forward(
+    path: string,
+    incoming: Request,
+    body: Uint8Array,
+    route: RouteResult,
+  ): Promise<Response> {
+    const headers = new Headers();
+    incoming.headers.forEach((v, k) => {
+      if (!HOP.has(k.toLowerCase())) headers.set(k, v);
+    });
+    const pods = [route.decision.pod, ...route.decision.fallbacks];
+    const failures: string[] = [];
+    for (let i = 0; i < pods.length; i++) {
+      const pod = pods[i]!;
+      if (i > 0) this.router.moved(route, pod);
+      let upstream: Response;
+      try {
+        upstream = (await fetch(`http://${pod}${path}`, {
+          method: 'POST',
+          headers,
+          body,
+          signal: incoming.signal,
+          dispatcher: this.agent,
+        })) as unknown as Response;
+      } catch (err) {
+        if (incoming.signal.aborted) {
+          this.router.finished(route.requestId);
+          this.router.metrics.upstream.inc({ outcome: 'client_aborted' });
+          throw new RouteError(
+            400,
+            'client closed the request',
+            'invalid_request_error',
+            'client_closed',
+          );
+        }
+        if (isConnectFailure(err)) {
+          failures.push(
+            `${pod}: ${(err as { cause?: { code?: string } }).cause?.code ?? String(err)}`,
+          );
+          this.router.metrics.upstream.inc({ outcome: 'connect_failed' });
+          continue;
+        }
+        this.router.finished(route.requestId);
+        this.router.metrics.upstream.inc({ outcome: 'failed' });
+        throw new RouteError(
+          502,
+          `pod ${pod} failed: ${String((err as Error).message ?? err)}`,
+          'upstream_error',
+          'upstream_failed',
+        );
+      }
+      this.router.metrics.upstream.inc({ outcome: 'ok' });
+      return this.relay(upstream, pod, route.requestId);
+    }
+    this.router.finished(route.requestId);
+    throw new RouteError(
+      502,
+      `no pod could be reached (${failures.join('; ')})`,
+      'upstream_error',
+      'upstream_unreachable',
+    );
+  }
+
+  private relay(upstream: Response, pod: string, requestId: string): Response {
+    const out = new Headers();
+    upstream.headers.forEach((v, k) => {
+      if (!HOP.has(k.toLowerCase())) out.set(k, v);
+    });
+    out.set('x-kvroute-pod', pod);
+    if (!upstream.body) {
+      this.router.finished(requestId);
+      return new Response(null, { status: upstream.status, headers: out });
+    }
+    const router = this.router;
+    let first = true;
+    let done = false;
+    const finish = () => {
+      if (!done) {
+        done = true;
+        router.finished(requestId);
+      }
+    };
+    const reader = upstream.body.getReader();
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { value, done: end } = await reader.read();
+          if (end) {
+            finish();
+            controller.close();
+            return;
+          }
+          if (first) {
+            first = false;
+            router.firstToken(requestId);
+          }
+          controller.enqueue(value);
+        } catch (err) {
+          finish();
+          controller.error(err);
+        }
+      },
+      cancel(reason) {
+        finish();
+        return reader.cancel(reason);
+      },
+    });
+    return new Response(stream, {
+      status: upstream.status,
+      statusText: upstream.statusText,
+      headers: out,
+    });
+  }
+}

@@ -1,0 +1,98 @@
+import { describe, expect, it } from 'vitest';
+import { parseRouterConfig } from './config.js';
+import type { RouteError } from './errors.js';
+import { parseRouteRequest } from './request-body.js';
+
+const fail = (f: () => unknown) => {
+  try {
+    f();
+    return 'ok';
+  } catch (e) {
+    expect(e).toBeInstanceOf(Error);
+    return `${(e as RouteError).status ?? ''} ${(e as Error).message}`;
+  }
+};
+
+describe('route request bodies', () => {
+  it('accept token ids, prompts (first of a batch) and messages', () => {
+    expect(parseRouteRequest({ model: 'm', token_ids: [1, 2] }, 'route').tokenIds).toEqual(
+      Uint32Array.of(1, 2),
+    );
+    expect(parseRouteRequest({ model: 'm', prompt: ['a', 'b'] }, 'completions').prompt).toBe('a');
+    expect(parseRouteRequest({ model: 'm', prompt: [[5, 6]] }, 'completions').prompt).toEqual([
+      5, 6,
+    ]);
+    const chat = parseRouteRequest(
+      { model: 'm', messages: [{ role: 'user', content: 'hi' }], max_tokens: 7, cache_salt: 's' },
+      'chat',
+    );
+    expect(chat).toMatchObject({
+      messages: [{ role: 'user', content: 'hi' }],
+      expectedOutputTokens: 7,
+      cacheSalt: 's',
+    });
+  });
+
+  it('name what is wrong', () => {
+    expect(fail(() => parseRouteRequest(null, 'route'))).toMatch(/400 body must be a JSON object/);
+    expect(fail(() => parseRouteRequest({ token_ids: [1] }, 'route'))).toMatch(/400 `model`/);
+    expect(fail(() => parseRouteRequest({ model: 'm' }, 'route'))).toMatch(
+      /400 the request has no tokens/,
+    );
+    expect(
+      fail(() => parseRouteRequest({ model: 'm', token_ids: [1], prompt: 'x' }, 'route')),
+    ).toMatch(/only one of/);
+    expect(fail(() => parseRouteRequest({ model: 'm', token_ids: [1, 2 ** 32] }, 'route'))).toMatch(
+      /token_ids\[1\]/,
+    );
+    expect(fail(() => parseRouteRequest({ model: 'm', prompt: 5 }, 'completions'))).toMatch(
+      /`prompt` must be/,
+    );
+    expect(fail(() => parseRouteRequest({ model: 'm', messages: [] }, 'chat'))).toMatch(
+      /non-empty array/,
+    );
+    expect(fail(() => parseRouteRequest({ model: 'm', messages: ['hi'] }, 'chat'))).toMatch(
+      /messages\[0\]/,
+    );
+    expect(fail(() => parseRouteRequest({ model: 'm', prompt: 'x' }, 'chat'))).toMatch(
+      /give `messages`/,
+    );
+    expect(
+      fail(() => parseRouteRequest({ model: 'm', prompt: 'x', candidates: [1] }, 'route')),
+    ).toMatch(/candidates/);
+  });
+});
+
+describe('router config file', () => {
+  it('reads per-model policy, tokenizer, block size and static pods over defaults', () => {
+    const c = parseRouterConfig(`
+defaults:
+  policy: llm-d
+  blockSize: 32
+models:
+  llama:
+    policy: { preset: dynamo }
+    pods: ["10.0.0.1:8000"]
+  qwen: {}
+`);
+    expect(c.defaults.policy).toEqual({ preset: 'llm-d' });
+    expect(c.models.llama).toMatchObject({
+      policy: { preset: 'dynamo' },
+      blockSize: 32,
+      pods: ['10.0.0.1:8000'],
+    });
+    expect(c.models.qwen!.policy).toEqual({ preset: 'llm-d' });
+  });
+
+  it('rejects unknown keys and bad values, naming them', () => {
+    expect(fail(() => parseRouterConfig('models: { m: { polcy: x } }'))).toMatch(
+      /models\.m\.polcy is not a known setting/,
+    );
+    expect(fail(() => parseRouterConfig('models: { m: { policy: { preset: nope } } }'))).toMatch(
+      /models\.m\.policy/,
+    );
+    expect(fail(() => parseRouterConfig('models: { m: { pods: [nohost] } }'))).toMatch(/host:port/);
+    expect(fail(() => parseRouterConfig('[1, 2]'))).toMatch(/top level/);
+    expect(fail(() => parseRouterConfig('extra: 1'))).toMatch(/unknown top-level key extra/);
+  });
+});

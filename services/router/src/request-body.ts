@@ -1,0 +1,131 @@
+import type { ChatMessage } from '@kvroute/tokenize';
+import { RouteError } from './errors.js';
+
+/** What the router needs from a pick request or an OpenAI request body. */
+export interface RouteRequest {
+  model: string;
+  tokenIds?: Uint32Array;
+  /** /v1/completions prompt (the first one when a batch is given). */
+  prompt?: string | readonly number[];
+  messages?: readonly ChatMessage[];
+  tools?: unknown;
+  chatTemplateKwargs?: Record<string, unknown>;
+  candidates?: string[];
+  lora?: string;
+  cacheSalt?: string;
+  expectedOutputTokens?: number;
+}
+
+const MAX_TOKENS = 4_000_000;
+
+function obj(raw: unknown): Record<string, unknown> {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
+    throw new RouteError(400, 'body must be a JSON object');
+  return raw as Record<string, unknown>;
+}
+
+export function u32Array(v: unknown, field: string): Uint32Array {
+  if (!Array.isArray(v)) throw new RouteError(400, `\`${field}\` must be an array of token ids`);
+  if (v.length > MAX_TOKENS)
+    throw new RouteError(413, `\`${field}\` has ${v.length} tokens; the limit is ${MAX_TOKENS}`);
+  const out = new Uint32Array(v.length);
+  for (let i = 0; i < v.length; i++) {
+    const t = v[i] as unknown;
+    if (typeof t !== 'number' || !Number.isInteger(t) || t < 0 || t > 0xffff_ffff) {
+      throw new RouteError(400, `${field}[${i}] is not a token id (an integer in [0, 2^32))`);
+    }
+    out[i] = t;
+  }
+  return out;
+}
+
+function optString(b: Record<string, unknown>, f: string): string | undefined {
+  const v = b[f];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'string') throw new RouteError(400, `\`${f}\` must be a string`);
+  return v;
+}
+
+function prompt(v: unknown): string | readonly number[] {
+  if (typeof v === 'string') return v;
+  if (Array.isArray(v)) {
+    if (v.length === 0) throw new RouteError(400, '`prompt` must not be empty');
+    // A batch of prompts: route on the first (one upstream serves the whole request).
+    if (typeof v[0] === 'string') return v[0];
+    if (Array.isArray(v[0])) return Array.from(u32Array(v[0], 'prompt[0]'));
+    return Array.from(u32Array(v, 'prompt'));
+  }
+  throw new RouteError(400, '`prompt` must be a string, an array of strings, or token ids');
+}
+
+/**
+ * Validates a body: `/v1/route` takes `token_ids | prompt | messages`; the
+ * gateway endpoints take the OpenAI body of their kind (`kind` says which).
+ */
+export function parseRouteRequest(
+  raw: unknown,
+  kind: 'route' | 'completions' | 'chat',
+): RouteRequest {
+  const b = obj(raw);
+  if (typeof b.model !== 'string' || b.model === '')
+    throw new RouteError(400, '`model` must be a non-empty string');
+  const req: RouteRequest = { model: b.model };
+  const given = ['token_ids', 'prompt', 'messages'].filter((f) => b[f] !== undefined);
+  const allowed =
+    kind === 'route'
+      ? ['token_ids', 'prompt', 'messages']
+      : kind === 'completions'
+        ? ['prompt']
+        : ['messages'];
+  const usable = given.filter((f) => allowed.includes(f));
+  if (usable.length === 0)
+    throw new RouteError(
+      400,
+      `the request has no tokens: give ${allowed.map((f) => `\`${f}\``).join(' or ')}`,
+    );
+  if (kind === 'route' && usable.length > 1)
+    throw new RouteError(400, 'give only one of `token_ids`, `prompt`, `messages`');
+  const field = usable[0]!;
+  if (field === 'token_ids') req.tokenIds = u32Array(b.token_ids, 'token_ids');
+  else if (field === 'prompt') req.prompt = prompt(b.prompt);
+  else {
+    if (!Array.isArray(b.messages) || b.messages.length === 0)
+      throw new RouteError(400, '`messages` must be a non-empty array');
+    b.messages.forEach((m: unknown, i: number) => {
+      if (
+        typeof m !== 'object' ||
+        m === null ||
+        typeof (m as { role?: unknown }).role !== 'string'
+      ) {
+        throw new RouteError(400, `messages[${i}] must be an object with a string \`role\``);
+      }
+    });
+    req.messages = b.messages as ChatMessage[];
+    if (b.tools !== undefined) req.tools = b.tools;
+    if (b.chat_template_kwargs !== undefined) {
+      if (typeof b.chat_template_kwargs !== 'object' || b.chat_template_kwargs === null)
+        throw new RouteError(400, '`chat_template_kwargs` must be an object');
+      req.chatTemplateKwargs = b.chat_template_kwargs as Record<string, unknown>;
+    }
+  }
+  if (b.candidates !== undefined) {
+    if (
+      !Array.isArray(b.candidates) ||
+      !b.candidates.every((c) => typeof c === 'string' && c !== '')
+    ) {
+      throw new RouteError(400, '`candidates` must be an array of host:port strings');
+    }
+    req.candidates = b.candidates as string[];
+  }
+  const lora = optString(b, 'lora');
+  if (lora) req.lora = lora;
+  const salt = optString(b, 'cache_salt');
+  if (salt) req.cacheSalt = salt;
+  const maxTokens = b.max_completion_tokens ?? b.max_tokens;
+  if (maxTokens !== undefined && maxTokens !== null) {
+    if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 0)
+      throw new RouteError(400, '`max_tokens` must be a non-negative integer');
+    req.expectedOutputTokens = maxTokens;
+  }
+  return req;
+}

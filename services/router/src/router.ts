@@ -1,0 +1,366 @@
+import { randomUUID } from 'node:crypto';
+import type { BlockKeyer, KeySeq } from '@kvroute/block-keys';
+import type { PrefixIndex } from '@kvroute/prefix-index';
+import { createPrefixIndex } from '@kvroute/prefix-index';
+import { decodeHeartbeat, subjects } from '@kvroute/protocol';
+import type {
+  Decision,
+  LoadTracker,
+  MatchDepth,
+  Policy,
+  PodScore,
+  RequestInfo,
+} from '@kvroute/routing';
+import { createLoadTracker, createPolicy } from '@kvroute/routing';
+import type { Bus, BusSubscription, Logger, Registry } from '@kvroute/runtime';
+import { rateLimited } from '@kvroute/runtime';
+import { IndexReplica } from '@kvroute/runtime/replica';
+import type { ModelTokenizer } from '@kvroute/tokenize';
+import { approximateTokens, canonicalChatText, TokenizerError } from '@kvroute/tokenize';
+import type { ModelSettings, RouterFileConfig } from './config.js';
+import { RouteError } from './errors.js';
+import type { RouterMetrics } from './metrics.js';
+import { routerMetrics } from './metrics.js';
+import { RemoteIndex } from './remote-index.js';
+import type { RouteRequest } from './request-body.js';
+
+export interface RouterOptions {
+  index: 'embedded' | 'remote';
+  podTimeoutMs: number;
+  lookupTimeoutMs: number;
+  speculativeTtlMs: number;
+  memoryBudgetBytes: number;
+  /** How long the router remembers where it sent a prompt in approximate mode. */
+  approximateTtlMs?: number;
+  seed?: number;
+}
+
+export interface RouterDeps {
+  /** Null when routing among static pods only (no publishers, no index stream). */
+  bus: Bus | null;
+  options: RouterOptions;
+  config: RouterFileConfig;
+  tokenizers: ReadonlyMap<string, ModelTokenizer>;
+  keyer: BlockKeyer;
+  log: Logger;
+  registry: Registry;
+  now?: () => number;
+}
+
+export interface RouteResult {
+  decision: Decision;
+  requestId: string;
+  model: string;
+  mode: 'tokens' | 'approximate';
+  promptTokens: number;
+  totalBlocks: number;
+  /** Blocks the index confirms for the chosen pod (speculative entries excluded). */
+  matchedBlocks: number;
+  /** Approximate mode: leading blocks the router's own record assigns to the chosen pod. */
+  approximateBlocks: number;
+  /** Remote mode: shards that could not answer in time (the answer is partial). */
+  partial: boolean;
+  /** What the in-flight accounting holds for this request (moved along on a retry). */
+  info: RequestInfo;
+  scores?: PodScore[];
+}
+
+/**
+ * The routing core shared by the pick API and the gateway: tokens → block keys
+ * → per-pod matches (embedded replica or remote shards, plus speculative
+ * entries) → policy → decision, with the router's own in-flight accounting.
+ */
+export class Router {
+  readonly tracker: LoadTracker;
+  readonly metrics: RouterMetrics;
+  readonly replica: IndexReplica | null;
+  private readonly remote: RemoteIndex | null;
+  /** Speculative entries (remote mode) and approximate-mode records, per model. */
+  private readonly local = new Map<string, PrefixIndex>();
+  private readonly approx = new Map<string, PrefixIndex>();
+  private readonly policies = new Map<string, Policy>();
+  private readonly subs: BusSubscription[] = [];
+  private readonly now: () => number;
+  private readonly warn: ReturnType<typeof rateLimited>;
+  private started = false;
+
+  constructor(private readonly deps: RouterDeps) {
+    this.now = deps.now ?? Date.now;
+    this.tracker = createLoadTracker({ now: this.now, staleAfterMs: deps.options.podTimeoutMs });
+    this.metrics = routerMetrics(deps.registry);
+    this.warn = rateLimited(deps.log);
+    const { bus, options } = deps;
+    this.replica =
+      bus && options.index === 'embedded'
+        ? new IndexReplica(
+            bus,
+            {
+              memoryBudgetBytes: options.memoryBudgetBytes,
+              podTimeoutMs: options.podTimeoutMs,
+              snapshotTimeoutMs: 5000,
+              speculativeTtlMs: Math.max(1, options.speculativeTtlMs),
+              metricsPrefix: 'kvroute_router_index',
+            },
+            deps.log,
+            deps.registry,
+            this.now,
+          )
+        : null;
+    this.remote =
+      bus && options.index === 'remote'
+        ? new RemoteIndex(bus, options.lookupTimeoutMs, deps.log, this.now)
+        : null;
+    for (const [model, s] of Object.entries(deps.config.models))
+      for (const pod of s.pods) this.tracker.addStatic(pod, model);
+  }
+
+  start(): void {
+    const bus = this.deps.bus;
+    if (bus) {
+      this.subs.push(
+        bus.subscribe(subjects.allLoad(), (m) => {
+          try {
+            this.tracker.heartbeat(decodeHeartbeat(m.data));
+          } catch (err) {
+            this.warn(
+              'bad-heartbeat',
+              { err: String(err) },
+              'dropped a heartbeat that does not decode',
+            );
+          }
+        }),
+      );
+    }
+    this.replica?.start();
+    this.remote?.start();
+    this.started = true;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.subs) s.unsubscribe();
+    this.subs.length = 0;
+    await this.replica?.stop();
+    this.remote?.stop();
+    this.started = false;
+  }
+
+  ready(): boolean {
+    if (!this.started) return false;
+    if (this.deps.bus && !this.deps.bus.isConnected()) return false;
+    if (this.replica) return this.replica.ready();
+    if (this.remote) return this.remote.ready();
+    return true;
+  }
+
+  settings(model: string): ModelSettings {
+    return this.deps.config.models[model] ?? this.deps.config.defaults;
+  }
+
+  /** Models that can take requests now (a live pod), and models configured. */
+  models(): { live: string[]; configured: string[] } {
+    return { live: this.tracker.models(), configured: Object.keys(this.deps.config.models).sort() };
+  }
+
+  private policy(model: string): Policy {
+    let p = this.policies.get(model);
+    if (!p) {
+      p = createPolicy(this.settings(model).policy, { seed: this.deps.options.seed ?? 1 });
+      this.policies.set(model, p);
+    }
+    return p;
+  }
+
+  private indexFor(map: Map<string, PrefixIndex>, model: string, ttlMs: number): PrefixIndex {
+    let ix = map.get(model);
+    if (!ix) {
+      ix = createPrefixIndex({
+        budgetBytes: 64 * 1024 ** 2,
+        speculativeTtlMs: Math.max(1, ttlMs),
+        now: this.now,
+      });
+      map.set(model, ix);
+    }
+    return ix;
+  }
+
+  /** Token ids of the request, or null when only approximate keys are possible. */
+  private tokens(req: RouteRequest): { ids: ArrayLike<number>; mode: 'tokens' | 'approximate' } {
+    if (req.tokenIds) return { ids: req.tokenIds, mode: 'tokens' };
+    const tok = this.deps.tokenizers.get(req.model);
+    try {
+      if (req.prompt !== undefined) {
+        if (typeof req.prompt !== 'string') return { ids: req.prompt, mode: 'tokens' };
+        return tok
+          ? { ids: tok.encodePrompt(req.prompt), mode: 'tokens' }
+          : { ids: approximateTokens(req.prompt), mode: 'approximate' };
+      }
+      const messages = req.messages ?? [];
+      if (tok) {
+        return {
+          ids: tok.encodeChat(messages, {
+            ...(req.tools !== undefined ? { tools: req.tools } : {}),
+            ...(req.chatTemplateKwargs ? { chatTemplateKwargs: req.chatTemplateKwargs } : {}),
+          }),
+          mode: 'tokens',
+        };
+      }
+      return { ids: approximateTokens(canonicalChatText(messages)), mode: 'approximate' };
+    } catch (e) {
+      if (e instanceof TokenizerError) throw new RouteError(400, e.message);
+      throw e;
+    }
+  }
+
+  /** Decides where one request goes. Throws RouteError for requests that cannot be routed. */
+  async route(req: RouteRequest, explain = false): Promise<RouteResult> {
+    const t0 = performance.now();
+    const model = req.model;
+    let live = this.tracker.live(model).filter((p) => p.role !== 'decode');
+    if (live.length === 0) {
+      const known =
+        this.deps.config.models[model] !== undefined || this.replica?.model(model) !== undefined;
+      if (!known)
+        throw new RouteError(
+          404,
+          `unknown model ${JSON.stringify(model)}: no pod serves it`,
+          'invalid_request_error',
+          'model_not_found',
+        );
+      throw new RouteError(
+        503,
+        `no live pods for model ${JSON.stringify(model)}`,
+        'service_unavailable',
+        'no_live_pods',
+      );
+    }
+    if (req.candidates) {
+      const allowed = new Set(req.candidates);
+      live = live.filter((p) => allowed.has(p.pod));
+      if (live.length === 0)
+        throw new RouteError(
+          503,
+          'none of the given candidates is a live pod of this model',
+          'service_unavailable',
+          'no_live_candidates',
+        );
+    }
+    this.metrics.candidates.set({ model }, live.length);
+    const { ids, mode } = this.tokens(req);
+    const blockSize =
+      live.find((p) => p.blockSize > 0)?.blockSize ?? this.settings(model).blockSize;
+    const keys: KeySeq = this.deps.keyer.prefixKeys(
+      { model, lora: req.lora, salt: req.cacheSalt },
+      ids,
+      blockSize,
+    );
+    const totalBlocks = keys.length / 2;
+    const candidates = live.map((p) => p.pod);
+    const ttl = this.deps.options.speculativeTtlMs;
+
+    const matches = new Map<string, MatchDepth>();
+    let partial = false;
+    if (mode === 'approximate') {
+      const ix = this.indexFor(this.approx, model, this.deps.options.approximateTtlMs ?? 600_000);
+      for (const m of ix.lookup(keys, { candidates }).matches)
+        matches.set(m.pod, { gpu: 0, total: 0, speculative: m.speculative });
+    } else if (this.replica) {
+      const r = this.replica.lookup(model, keys, candidates, true);
+      for (const m of r.matches)
+        matches.set(m.pod, { gpu: m.gpu, total: m.total, speculative: m.speculative });
+    } else {
+      if (this.remote) {
+        const r = await this.remote.lookup(model, keys, candidates);
+        if (r.timedOut.length > 0)
+          this.metrics.lookupTimeouts.inc({ kind: 'timeout' }, r.timedOut.length);
+        if (r.missing.length > 0)
+          this.metrics.lookupTimeouts.inc({ kind: 'missing' }, r.missing.length);
+        partial = r.timedOut.length + r.missing.length > 0;
+        for (const [pod, m] of r.matches)
+          matches.set(pod, { gpu: m.gpu, total: m.total, speculative: m.total });
+      }
+      const spec = this.local.get(model);
+      if (spec) {
+        for (const m of spec.lookup(keys, { candidates }).matches) {
+          const prev = matches.get(m.pod) ?? { gpu: 0, total: 0, speculative: 0 };
+          matches.set(m.pod, { ...prev, speculative: Math.max(prev.speculative, m.speculative) });
+        }
+      }
+    }
+
+    const expectedOutputTokens =
+      req.expectedOutputTokens ?? this.settings(model).expectedOutputTokens;
+    const decision = this.policy(model).pick(
+      {
+        model,
+        blockSize,
+        promptTokens: ids.length,
+        totalBlocks,
+        matches,
+        keys,
+        expectedOutputTokens,
+      },
+      live,
+      explain,
+    );
+    const chosen = matches.get(decision.pod);
+    const matchedBlocks = mode === 'tokens' ? Math.min(totalBlocks, chosen?.total ?? 0) : 0;
+    const approximateBlocks =
+      mode === 'approximate' ? Math.min(totalBlocks, chosen?.speculative ?? 0) : 0;
+
+    // The chosen pod will hold this prefix in a moment; say so before its events arrive.
+    if (totalBlocks > 0) {
+      if (mode === 'approximate')
+        this.indexFor(
+          this.approx,
+          model,
+          this.deps.options.approximateTtlMs ?? 600_000,
+        ).addSpeculative(decision.pod, keys);
+      else if (ttl > 0 && this.replica)
+        this.replica.model(model)?.index.addSpeculative(decision.pod, keys, ttl);
+      else if (ttl > 0)
+        this.indexFor(this.local, model, ttl).addSpeculative(decision.pod, keys, ttl);
+    }
+    const cachedBlocks = Math.max(matchedBlocks, approximateBlocks, chosen?.speculative ?? 0);
+    const requestId = randomUUID();
+    const info: RequestInfo = {
+      promptTokens: ids.length,
+      uncachedTokens: Math.max(1, ids.length - Math.min(totalBlocks, cachedBlocks) * blockSize),
+      expectedOutputTokens,
+    };
+    this.tracker.requestStarted(decision.pod, requestId, info);
+
+    this.metrics.decisions.inc({ model, policy: decision.policy, pod: decision.pod });
+    this.metrics.requestBlocks.inc({ model }, totalBlocks);
+    this.metrics.matchedBlocks.inc({ model }, matchedBlocks);
+    if (totalBlocks > 0) this.metrics.hitRatio.observe({ model }, matchedBlocks / totalBlocks);
+    if (mode === 'approximate') this.metrics.approximate.inc({ model });
+    this.metrics.decisionSeconds.observe((performance.now() - t0) / 1000);
+    return {
+      decision,
+      requestId,
+      model,
+      mode,
+      promptTokens: ids.length,
+      totalBlocks,
+      matchedBlocks,
+      approximateBlocks,
+      partial,
+      info,
+      ...(decision.scores ? { scores: decision.scores } : {}),
+    };
+  }
+
+  /** The gateway retried on another pod: move the request's accounting there. */
+  moved(result: RouteResult, pod: string): void {
+    this.tracker.requestFinished(result.requestId);
+    this.tracker.requestStarted(pod, result.requestId, result.info);
+  }
+
+  firstToken(requestId: string): void {
+    this.tracker.firstToken(requestId);
+  }
+
+  finished(requestId: string): void {
+    this.tracker.requestFinished(requestId);
+  }
+}
