@@ -1,28 +1,50 @@
 #!/usr/bin/env node
-// Makes sure Debian's nats-server is installed: the integration tests start a
-// real one. As root it installs it; otherwise it names the command that does.
+// Makes sure the Debian packages the tests run for real are installed:
+// nats-server (integration tests), nginx with its JavaScript module (the
+// gateway example). As root it installs what is missing; otherwise it names
+// the command that does. `--only nats-server` limits the check.
 import { spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 
-const has = () => spawnSync('nats-server', ['--version'], { stdio: 'ignore' }).status === 0;
+const onPath = (bin) => spawnSync(bin, ['-v'], { stdio: 'ignore' }).error === undefined;
 
-if (!has()) {
+const wanted = [
+  {
+    pkg: 'nats-server',
+    present: () => spawnSync('nats-server', ['--version'], { stdio: 'ignore' }).status === 0,
+  },
+  { pkg: 'nginx', present: () => onPath('nginx') || existsSync('/usr/sbin/nginx') },
+  {
+    pkg: 'libnginx-mod-http-js',
+    present: () => existsSync('/usr/lib/nginx/modules/ngx_http_js_module.so'),
+  },
+];
+
+const only = process.argv.indexOf('--only');
+const scope = only >= 0 ? wanted.filter((w) => w.pkg === process.argv[only + 1]) : wanted;
+const missing = scope.filter((w) => !w.present()).map((w) => w.pkg);
+
+if (missing.length > 0) {
+  const cmd = `apt-get install -y ${missing.join(' ')}`;
   if (process.getuid?.() !== 0) {
-    console.error('nats-server is missing. Install it with: sudo apt-get install -y nats-server');
+    console.error(`missing Debian packages: ${missing.join(', ')}. Install them with: sudo ${cmd}`);
     process.exit(1);
   }
-  console.error('nats-server is missing: installing it from Debian packages…');
+  console.error(`installing Debian packages: ${missing.join(', ')}…`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
   const run = (args) =>
     spawnSync('apt-get', args, { stdio: ['ignore', 'ignore', 'inherit'], env }).status === 0;
-  if (!run(['install', '-y', '-q', 'nats-server'])) {
+  const install = ['install', '-y', '-q', '--no-install-recommends', ...missing];
+  if (!run(install)) {
     run(['update', '-q']);
-    if (!run(['install', '-y', '-q', 'nats-server'])) {
-      console.error('could not install nats-server: run apt-get install -y nats-server');
+    if (!run(install)) {
+      console.error(`could not install ${missing.join(', ')}: run ${cmd}`);
       process.exit(1);
     }
   }
-  if (!has()) {
-    console.error('nats-server still not found on PATH after installing it');
+  const still = scope.filter((w) => !w.present()).map((w) => w.pkg);
+  if (still.length > 0) {
+    console.error(`still missing after installing: ${still.join(', ')}`);
     process.exit(1);
   }
 }

@@ -4,8 +4,32 @@ export interface Command {
   usage: string;
   /** Returns the exit code; long-running commands resolve when they stop. */
   run(args: string[]): Promise<number>;
+  /** The command parses its own flags and prints its own --help. */
+  handlesHelp?: boolean;
+}
+
+/** A command whose module parses its own flags and prints its own --help. */
+function delegate(
+  summary: string,
+  usage: string,
+  load: () => Promise<(argv: string[]) => Promise<number>>,
+): Command {
+  return { summary, usage, run: async (args) => (await load())(args), handlesHelp: true };
 }
 
 export const commands: Record<string, () => Promise<Command>> = {
+  indexer: async () =>
+    delegate(
+      'run an index shard replica (NATS)',
+      'kvroute indexer --help',
+      async () => (await import('@kvroute/indexer')).indexerMain,
+    ),
+  router: async () =>
+    delegate(
+      'run the router: pick API and OpenAI-compatible gateway',
+      'kvroute router --help',
+      async () => (await import('@kvroute/router')).routerMain,
+    ),
+  sim: async () => (await import('./sim.js')).simCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
 };

@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const command: Command = await load();
-  if (rest.includes('--help') || rest.includes('-h')) {
+  if (!command.handlesHelp && (rest.includes('--help') || rest.includes('-h'))) {
     process.stdout.write(`usage: ${command.usage}\n`);
     return 0;
   }
