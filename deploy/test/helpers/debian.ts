@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 
 /**
- * Makes sure Debian packages are installed, like scripts/ensure-nats-server.mjs:
+ * Makes sure Debian packages are installed, like scripts/ensure-system-packages.mjs:
  * as root it installs them; otherwise it fails naming the command that does.
  * `probe` is a command that succeeds once they are there.
  */
