@@ -64,8 +64,12 @@ export interface Publisher {
   status(): PublisherStatus;
 }
 
-/** A canonical batch this large goes out without waiting to coalesce. */
-const FLUSH_KEYS = 512;
+/**
+ * A canonical batch this large goes out without waiting to coalesce: 64 keys
+ * are ~600 bytes on the wire, where per-message overhead stops mattering, and
+ * a vLLM step storing a few prompts' blocks is past it.
+ */
+const FLUSH_KEYS = 64;
 
 const def = <K extends CoreKeys>(o: PublisherOptions, k: K): NonNullable<PublisherConfig[K]> =>
   (o[k] ?? publisherSettings[k].default) as NonNullable<PublisherConfig[K]>;
