@@ -6,6 +6,7 @@ import { progressBar } from '../sim/progress.js';
 import { readAzure } from '../workload/azure.js';
 import { readMooncake } from '../workload/mooncake.js';
 import { multiTurn, sharedPrefix } from '../workload/synthetic.js';
+import { MULTI_TURN, SHARED_PREFIX } from '../workload/presets.js';
 import type { CompareWorkload } from './run-compare.js';
 import { ALL_POLICIES, runCompare } from './run-compare.js';
 import { resultsTable } from './report.js';
@@ -21,7 +22,7 @@ export const COMPARE_USAGE = `kvroute loadtest compare [options]
   --limit N            first N requests of the trace only
   --sweep L,L,…        loads for the TTFT-vs-load curves (default 0.5,0.7,0.9; "none" to skip)
   --sweep-limit N      requests per sweep run (default 3000)
-  --synthetic          also run the shared-prefix and multi-turn generators
+  --workloads a,b,…    trace, shared-prefix, multi-turn (default: trace); the sweep runs on the first
   --policies a,b,…     subset of: ${ALL_POLICIES.join(', ')}
   --out DIR            report directory (default loadtest/results/latest)
   --progress           progress bars on stderr even when it is not a terminal`;
@@ -44,7 +45,7 @@ export async function runCompareCli(argv: string[]): Promise<number> {
         limit: { type: 'string' },
         sweep: { type: 'string', default: '0.5,0.7,0.9' },
         'sweep-limit': { type: 'string', default: '3000' },
-        synthetic: { type: 'boolean', default: false },
+        workloads: { type: 'string', default: 'trace' },
         policies: { type: 'string' },
         out: { type: 'string' },
         progress: { type: 'boolean', default: false },
@@ -80,37 +81,21 @@ export async function runCompareCli(argv: string[]): Promise<number> {
   }
   const trace = values.trace ?? bundled;
   const workloads: CompareWorkload[] = [];
-  try {
-    const w = trace.endsWith('.csv') ? readAzure(trace, limit) : readMooncake(trace, limit);
-    workloads.push({ workload: w, pods, capacityTokens: capacity });
-  } catch (e) {
-    return bad((e as Error).message);
-  }
-  if (values.synthetic) {
-    workloads.push(
-      {
-        workload: sharedPrefix({
-          groups: 32,
-          promptsPerGroup: 64,
-          systemPromptTokens: 4000,
-          questionTokens: 400,
-          outputTokens: 200,
-        }),
-        pods,
-        capacityTokens: capacity,
-      },
-      {
-        workload: multiTurn({
-          sessions: 400,
-          turnsPerSession: 8,
-          systemPromptTokens: 1000,
-          userTokens: 300,
-          outputTokens: 300,
-        }),
-        pods,
-        capacityTokens: capacity,
-      },
-    );
+  for (const kind of values.workloads.split(',').map((k) => k.trim())) {
+    if (kind === 'trace') {
+      try {
+        const w = trace.endsWith('.csv') ? readAzure(trace, limit) : readMooncake(trace, limit);
+        workloads.push({ workload: w, pods, capacityTokens: capacity });
+      } catch (e) {
+        return bad((e as Error).message);
+      }
+    } else if (kind === 'shared-prefix') {
+      workloads.push({ workload: sharedPrefix(SHARED_PREFIX), pods, capacityTokens: capacity });
+    } else if (kind === 'multi-turn') {
+      workloads.push({ workload: multiTurn(MULTI_TURN), pods, capacityTokens: capacity });
+    } else {
+      return bad(`unknown workload "${kind}" (trace, shared-prefix, multi-turn)`);
+    }
   }
   const outDir = values.out ?? fileURLToPath(new URL('../../results/latest', import.meta.url));
   const showProgress = values.progress || process.stderr.isTTY === true;

@@ -5,6 +5,7 @@ import { readAzure } from '../workload/azure.js';
 import { readMooncake, TraceFormatError } from '../workload/mooncake.js';
 import { multiTurn, sharedPrefix } from '../workload/synthetic.js';
 import type { Workload } from '../workload/types.js';
+import { MULTI_TURN, SHARED_PREFIX } from '../workload/presets.js';
 import { progressBar } from './progress.js';
 import type { SimResult } from './run-sim.js';
 import { runSim } from './run-sim.js';
@@ -84,21 +85,9 @@ export function parseSimArgs(argv: string[]): ParsedSim {
       ? readAzure(values.trace, limitN)
       : readMooncake(values.trace, limitN);
   } else if (values.synthetic === 'shared-prefix') {
-    workload = sharedPrefix({
-      groups: 32,
-      promptsPerGroup: 64,
-      systemPromptTokens: 4000,
-      questionTokens: 400,
-      outputTokens: 200,
-    });
+    workload = sharedPrefix(SHARED_PREFIX);
   } else if (values.synthetic === 'multi-turn') {
-    workload = multiTurn({
-      sessions: 400,
-      turnsPerSession: 8,
-      systemPromptTokens: 1000,
-      userTokens: 300,
-      outputTokens: 300,
-    });
+    workload = multiTurn(MULTI_TURN);
   } else {
     throw new UsageError(
       values.synthetic
