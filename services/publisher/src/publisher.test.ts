@@ -1,8 +1,10 @@
 import { createBlockKeyer } from '@kvroute/block-keys';
 import type { EventBatch } from '@kvroute/protocol';
+import { encodeSnapshotRequest, subjects } from '@kvroute/protocol';
 import type { Bus } from '@kvroute/runtime';
 import type { NatsServer } from '@kvroute/runtime/testing';
 import { freePort, startNatsServer } from '@kvroute/runtime/testing';
+import { encodeVllmBatch } from '@kvroute/vllm-events';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { FakeEngineOptions } from './testing/fake-engine.js';
 import type { Rig } from './testing/rig.js';
@@ -274,6 +276,26 @@ describe('publisher over real ZMQ and NATS', () => {
     expect(await errors('extra-keys')).toBe(1);
     expect(snapshotEntries(await r.observer.snapshot())).toHaveLength(1);
     expect(await metric(r.registry, 'kvroute_publisher_lost_batches_total')).toBe(0);
+  });
+
+  it('subscribes to a topic prefix only, and answers a snapshot request for another pod with just the end marker', async () => {
+    const r = await rig({ engine: { topic: 'kv@10.1.0.9' }, config: { topic: 'kv@' } });
+    const stray = encodeVllmBatch(batch(stored([900], null, tokens(1, 90))));
+    const seq = new Uint8Array(8);
+    new DataView(seq.buffer).setBigUint64(0, BigInt(r.engine.nextSeq));
+    await r.engine.sendFrames([new TextEncoder().encode('other-topic'), seq, stray]);
+    await r.engine.send(batch(stored([901], null, tokens(1, 91))));
+    await until(() => r.observer.events().length === 1);
+    await new Promise((res) => setTimeout(res, 50));
+    expect(r.observer.storedKeys()).toEqual(
+      keyer.prefixKeys({ model: r.model }, tokens(1, 91), BS),
+    );
+    const req = encodeSnapshotRequest({ pod: 'someone-else:1', chunkKeys: 10 });
+    const replies: Uint8Array[] = [];
+    for await (const d of obsBus.requestMany(subjects.snapshot(r.pod), req, { maxWaitMs: 2000 }))
+      replies.push(d);
+    expect(replies).toEqual([]);
+    expect(await metric(r.registry, 'kvroute_publisher_snapshots_served_total')).toBe(0);
   });
 
   it('binds the endpoint for engines that connect out', async () => {

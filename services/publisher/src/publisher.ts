@@ -228,16 +228,20 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     async start() {
       snapshotSub = bus.subscribe(subjects.snapshot(pod), (msg) => {
         if (stopping) return;
-        const served = answerSnapshot(msg, {
-          pod,
-          model,
-          table,
-          flush: () => outbox.flush(),
-          epoch: () => outbox.epoch,
-          lastSeq: () => outbox.seq,
-        });
-        if (served) m.snapshots.inc();
-        else warn('snapshot', {}, 'unreadable snapshot request');
+        try {
+          const served = answerSnapshot(msg, {
+            pod,
+            model,
+            table,
+            flush: () => outbox.flush(),
+            epoch: () => outbox.epoch,
+            lastSeq: () => outbox.seq,
+          });
+          if (served) m.snapshots.inc();
+          else warn('snapshot', {}, 'unreadable snapshot request');
+        } catch (e) {
+          warn('snapshot-reply', { err: String(e) }, 'could not answer a snapshot request');
+        }
       });
       await zmq.start({
         frame: (f) => sequencer.live(f),

@@ -81,9 +81,16 @@ export class ZmqSource {
           h.malformed(e instanceof FrameParseError ? e.reason : 'frames');
           continue;
         }
-        if (f.seq < 0)
+        if (f.seq < 0) {
           h.malformed('seq-range'); // an end marker has no place on the live stream
-        else h.frame(f);
+          continue;
+        }
+        try {
+          h.frame(f);
+        } catch (e) {
+          // A bug downstream must not end the receive loop: that would silence the pod for good.
+          this.log.error({ err: String(e), seq: f.seq }, 'engine message handling failed');
+        }
       }
     } catch (e) {
       if (!this.closing) this.log.error({ err: String(e) }, 'ZMQ receive loop failed');
