@@ -275,7 +275,7 @@ export class BitsetPrefixIndex implements PrefixIndex {
     const p = core.pods.get(pod);
     if (!p)
       return { keys: new Uint32Array(0), tiers: new Uint8Array(0), depths: new Uint32Array(0) };
-    core.pods.compact(p, (id) => core.holds(id, p.id) !== 0);
+    core.compactList(p);
     let n = 0;
     for (let i = 0; i < p.len; i++) n += core.holds(p.list[i]!, p.id) === (GPU | CPU) ? 2 : 1;
     const keys = new Uint32Array(2 * n);

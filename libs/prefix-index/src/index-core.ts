@@ -83,6 +83,11 @@ export class IndexCore {
     return this.pods.register(name);
   }
 
+  /** Drops the pod's stale and duplicate list entries (list[0, len) = exactly what it holds). */
+  compactList(pod: PodState): void {
+    this.pods.compact(pod, (id) => this.holds(id, pod.id) !== 0, this.store.marks);
+  }
+
   /** Tier bits (GPU | CPU) the pod holds the node in; 0 when not a holder (or the node is free). */
   holds(id: number, podId: number): number {
     const nodes = this.store.nodes;
@@ -99,7 +104,7 @@ export class IndexCore {
 
   /** The node of a key, created when absent (which may evict other nodes). */
   findOrCreate(lo: number, hi: number): number {
-    const id = this.store.find(lo, hi);
+    const id = this.store.findOrInsert(lo, hi, this.tick);
     if (id >= 0) return id;
     this.budget.ensureNodeRoom();
     return this.store.insert(lo, hi, this.tick);

@@ -11,11 +11,14 @@
  *                 slot when the node has several holders; the next free id
  *                 when the record is free
  *
- * Table: pairs [lo, id + 1] (0 = empty), linear probing, backward-shift
+ * Table: pairs [hash32, id + 1] (0 = empty), linear probing, backward-shift
  * deletion, load ≤ MAX_LOAD, any size (not a power of two) so it can grow in
- * steps that fit the byte budget. The low half is kept in the table so a probe
- * rejects a mismatch without touching the record; the high half is checked on
- * the record, which a hit reads next anyway.
+ * steps that fit the byte budget. The slot is chosen by multiply-shift on the
+ * hash (order-preserving), and the hash is kept in the table, so: a probe
+ * rejects a mismatch without touching any record (a hit reads its record next
+ * anyway, to check the key); deletion never reads records; and a rehash walks
+ * the old table in order and writes the new one almost sequentially — it was
+ * 58% of ingest time when it re-read each record's key at random.
  *
  * Invariants: ids are stable while a node lives and reused after it is freed;
  * a free record has F_META = 0.
@@ -37,13 +40,23 @@ export const COUNT_MASK = 0x00ff_ffff;
 export const M_LIVE = 1 << 28;
 export const M_SPEC = 1 << 29;
 
-const MAX_LOAD = 0.7;
+const MAX_LOAD = 0.5;
+
+/** 32-bit mix of both halves (engine-style small or sequential keys spread too). */
+function hash(lo: number, hi: number): number {
+  let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
+  h ^= h >>> 15;
+  h = Math.imul(h, 0xc2b2ae35);
+  return (h ^ (h >>> 13)) >>> 0;
+}
 const TWO_NEG_32 = 2 ** -32;
 
 /** Bytes a store of `cap` nodes occupies (records plus table). */
 export function nodeStoreBytes(cap: number): number {
-  return cap * NODE_STRIDE * 4 + tableSlots(cap) * 8;
+  return cap * NODE_STRIDE * 4 + tableSlots(cap) * 8 + markWords(cap) * 4;
 }
+
+const markWords = (cap: number) => (cap + 31) >>> 5;
 
 function tableSlots(cap: number): number {
   return Math.max(16, Math.ceil(cap / MAX_LOAD) + 1);
@@ -51,6 +64,8 @@ function tableSlots(cap: number): number {
 
 export class NodeStore {
   nodes: Uint32Array;
+  /** A bit per node id for callers' set operations (list dedupe); all clear between uses. */
+  marks: Int32Array;
   private table: Uint32Array;
   private slots: number;
   private cap: number;
@@ -62,6 +77,7 @@ export class NodeStore {
   constructor(initialCap = 64) {
     this.cap = initialCap;
     this.nodes = new Uint32Array(initialCap * NODE_STRIDE);
+    this.marks = new Int32Array(markWords(initialCap));
     this.slots = tableSlots(initialCap);
     this.table = new Uint32Array(this.slots * 2);
   }
@@ -71,18 +87,14 @@ export class NodeStore {
   }
 
   get byteLength(): number {
-    return this.nodes.byteLength + this.table.byteLength;
+    return this.nodes.byteLength + this.table.byteLength + this.marks.byteLength;
   }
 
   get full(): boolean {
     return this.live >= this.cap;
   }
 
-  private home(lo: number, hi: number): number {
-    let h = Math.imul(lo ^ Math.imul(hi, 0x9e3779b1), 0x85ebca6b);
-    h ^= h >>> 15;
-    h = Math.imul(h, 0xc2b2ae35);
-    h ^= h >>> 13;
+  private home(h: number): number {
     const i = ((h >>> 0) * this.slots * TWO_NEG_32) | 0;
     return i < this.slots ? i : this.slots - 1;
   }
@@ -92,20 +104,54 @@ export class NodeStore {
     const table = this.table;
     const nodes = this.nodes;
     const slots = this.slots;
-    let i = this.home(lo, hi);
+    const h = hash(lo, hi);
+    let i = this.home(h);
     for (;;) {
       const v = table[2 * i + 1]!;
       if (v === 0) return -1;
-      if (table[2 * i] === lo && nodes[(v - 1) * NODE_STRIDE + F_HI] === hi) return v - 1;
+      if (table[2 * i] === h) {
+        const b = (v - 1) * NODE_STRIDE;
+        if (nodes[b + F_LO] === lo && nodes[b + F_HI] === hi) return v - 1;
+      }
       if (++i === slots) i = 0;
     }
   }
 
   /**
-   * Creates the node of a key that is not present. Requires `!full`. The
-   * record starts live, with no holders and unknown depth.
+   * The node of a key, created (live, no holders, unknown depth) when absent
+   * and the store is not full — one probe either way. Returns -1 when the key
+   * is absent and the store is full.
    */
+  findOrInsert(lo: number, hi: number, stamp: number): number {
+    const table = this.table;
+    const nodes = this.nodes;
+    const slots = this.slots;
+    const h = hash(lo, hi);
+    let i = this.home(h);
+    for (;;) {
+      const v = table[2 * i + 1]!;
+      if (v === 0) break;
+      if (table[2 * i] === h) {
+        const b = (v - 1) * NODE_STRIDE;
+        if (nodes[b + F_LO] === lo && nodes[b + F_HI] === hi) return v - 1;
+      }
+      if (++i === slots) i = 0;
+    }
+    if (this.live >= this.cap) return -1;
+    const id = this.newRecord(lo, hi, stamp);
+    table[2 * i] = h;
+    table[2 * i + 1] = id + 1;
+    return id;
+  }
+
+  /** Creates the node of a key that is not present. Requires `!full`. */
   insert(lo: number, hi: number, stamp: number): number {
+    const id = this.newRecord(lo, hi, stamp);
+    this.place(hash(lo, hi), id + 1);
+    return id;
+  }
+
+  private newRecord(lo: number, hi: number, stamp: number): number {
     let id = this.freeHead;
     if (id >= 0) this.freeHead = this.nodes[id * NODE_STRIDE + F_SLOT]! | 0;
     else id = this.high++;
@@ -117,29 +163,26 @@ export class NodeStore {
     nodes[b + F_STAMP] = stamp;
     nodes[b + F_META] = M_LIVE;
     nodes[b + F_SLOT] = 0;
-    this.place(lo, hi, id);
     this.live++;
     return id;
   }
 
-  private place(lo: number, hi: number, id: number): void {
+  private place(h: number, v: number): void {
     const table = this.table;
     const slots = this.slots;
-    let i = this.home(lo, hi);
+    let i = this.home(h);
     while (table[2 * i + 1] !== 0) if (++i === slots) i = 0;
-    table[2 * i] = lo;
-    table[2 * i + 1] = id + 1;
+    table[2 * i] = h;
+    table[2 * i + 1] = v;
   }
 
   /** Frees a live node: removes its key from the table and recycles the id. */
   remove(id: number): void {
     const nodes = this.nodes;
     const b = id * NODE_STRIDE;
-    const lo = nodes[b + F_LO]!;
-    const hi = nodes[b + F_HI]!;
     const table = this.table;
     const slots = this.slots;
-    let i = this.home(lo, hi);
+    let i = this.home(hash(nodes[b + F_LO]!, nodes[b + F_HI]!));
     while (table[2 * i + 1] !== id + 1) if (++i === slots) i = 0;
     // Backward shift: pull later members of the probe run into the hole.
     let hole = i;
@@ -148,8 +191,8 @@ export class NodeStore {
       if (++j === slots) j = 0;
       const v = table[2 * j + 1]!;
       if (v === 0) break;
-      const h = this.home(table[2 * j]!, nodes[(v - 1) * NODE_STRIDE + F_HI]!);
-      const inRange = hole <= j ? hole < h && h <= j : hole < h || h <= j;
+      const home = this.home(table[2 * j]!);
+      const inRange = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (!inRange) {
         table[2 * hole] = table[2 * j]!;
         table[2 * hole + 1] = v;
@@ -169,13 +212,12 @@ export class NodeStore {
     const nodes = new Uint32Array(cap * NODE_STRIDE);
     nodes.set(this.nodes);
     this.nodes = nodes;
+    this.marks = new Int32Array(markWords(cap));
     this.cap = cap;
+    const old = this.table;
     this.slots = tableSlots(cap);
     this.table = new Uint32Array(this.slots * 2);
-    for (let id = 0; id < this.high; id++) {
-      const b = id * NODE_STRIDE;
-      if ((nodes[b + F_META]! & M_LIVE) !== 0) this.place(nodes[b + F_LO]!, nodes[b + F_HI]!, id);
-    }
+    for (let i = 0; i < old.length; i += 2) if (old[i + 1] !== 0) this.place(old[i]!, old[i + 1]!);
   }
 
   isLive(id: number): boolean {

@@ -103,22 +103,22 @@ export class PodRegistry {
   }
 
   /**
-   * Keeps the entries `held` accepts, once each. O(len log len); called when
-   * the list is full, so amortized over the appends that filled it.
+   * Keeps the entries `held` accepts, once each, in order. `marks` is a bitset
+   * over node ids, all clear on entry and on return. O(len); called when the
+   * list is full, so amortized over the appends that filled it.
    */
-  compact(pod: PodState, held: (id: number) => boolean): void {
+  compact(pod: PodState, held: (id: number) => boolean, marks: Int32Array): void {
     const list = pod.list;
     let n = 0;
     for (let i = 0; i < pod.len; i++) {
       const id = list[i]!;
-      if (held(id)) list[n++] = id;
+      const w = id >>> 5;
+      const bit = 1 << (id & 31);
+      if ((marks[w]! & bit) !== 0 || !held(id)) continue;
+      marks[w]! |= bit;
+      list[n++] = id;
     }
-    if (n > 1) {
-      const view = list.subarray(0, n).sort();
-      let u = 1;
-      for (let i = 1; i < n; i++) if (view[i] !== view[u - 1]) view[u++] = view[i]!;
-      n = u;
-    }
+    for (let i = 0; i < n; i++) marks[list[i]! >>> 5] = 0;
     pod.len = n;
     if (list.length > 4 * INITIAL_LIST && n < list.length / 4) this.resizeList(pod, n * 2);
   }

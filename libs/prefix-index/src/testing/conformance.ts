@@ -266,6 +266,8 @@ export function describePrefixIndexConformance(
         const budgetBytes = 48 * 1024;
         const ix = make({ budgetBytes });
         const pods = Array.from({ length: 12 }, (_, i) => `p${i}`);
+        // Pods register first (a pod registered past a full budget is an overrun).
+        for (const pod of pods) ix.apply(pod, []);
         for (let round = 0; round < 6; round++) {
           for (const [i, pod] of pods.entries()) {
             const base = (round * 7 + i) % 5 === 0 ? 0 : 1000 * (round * 12 + i + 1);
