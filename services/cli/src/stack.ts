@@ -1,0 +1,236 @@
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { NatsServer } from '@kvroute/runtime';
+import { freePort, startNatsServer } from '@kvroute/runtime';
+import { shippedTokenizerDir } from '@kvroute/sim';
+import type { Command } from './commands.js';
+import { DEMO_MODEL } from './demo.js';
+
+/** The executable, from src/ (tests) or dist/src/ (built). */
+const BIN = [
+  new URL('../bin/kvroute.js', import.meta.url),
+  new URL('../../bin/kvroute.js', import.meta.url),
+]
+  .map((u) => fileURLToPath(u))
+  .find((p) => existsSync(p))!;
+
+export interface StackOptions {
+  pods: number;
+  port: number;
+  nats?: string;
+  shards?: number;
+  /** Where child processes write (default: inherit). */
+  output?: 'inherit' | 'ignore';
+}
+
+export interface Stack {
+  url: string;
+  natsUrl: string;
+  processes: { name: string; child: ChildProcess }[];
+  stop(): Promise<void>;
+}
+
+/** Three consecutive free ports per pod, as `sim serve --port` lays them out. */
+async function freeBase(pods: number): Promise<number> {
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const base = 20_000 + Math.floor(Math.random() * 30_000);
+    const ports = await Promise.all(
+      Array.from({ length: 3 * pods }, async (_, i) => {
+        const { createServer } = await import('node:net');
+        return new Promise<boolean>((resolve) => {
+          const s = createServer();
+          s.once('error', () => resolve(false));
+          s.listen(base + i, '127.0.0.1', () => s.close(() => resolve(true)));
+        });
+      }),
+    );
+    if (ports.every(Boolean)) return base;
+  }
+  throw new Error('no free port range for the simulated pods');
+}
+
+async function waitHttp(url: string, timeoutMs: number, what: string): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (Date.now() < end) {
+    try {
+      if ((await fetch(url)).ok) return;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${what} did not become ready at ${url} within ${timeoutMs} ms`);
+}
+
+/**
+ * The distributed topology on one machine, as separate processes over a real
+ * nats-server: simulated pods, one publisher per pod, indexer shard(s), and
+ * the router in remote-index mode as the gateway.
+ */
+export async function startStack(o: StackOptions): Promise<Stack> {
+  const processes: Stack['processes'] = [];
+  let nats: NatsServer | undefined;
+  const dir = mkdtempSync(join(tmpdir(), 'kvroute-stack-'));
+  const stop = async () => {
+    await Promise.all(
+      [...processes].reverse().map(
+        ({ child }) =>
+          new Promise<void>((resolve) => {
+            if (child.exitCode !== null || child.signalCode !== null) return resolve();
+            const t = setTimeout(() => child.kill('SIGKILL'), 8000);
+            child.once('exit', () => {
+              clearTimeout(t);
+              resolve();
+            });
+            child.kill('SIGTERM');
+          }),
+      ),
+    );
+    await nats?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  };
+  const run = (name: string, args: string[]) => {
+    const child = spawn(process.execPath, [BIN, ...args], {
+      stdio: ['ignore', o.output ?? 'inherit', o.output ?? 'inherit'],
+    });
+    processes.push({ name, child });
+    return child;
+  };
+  try {
+    if (!o.nats) nats = await startNatsServer();
+    const natsUrl = o.nats ?? nats!.url;
+    const base = await freeBase(o.pods);
+    const shards = o.shards ?? 1;
+    const tokenizer = shippedTokenizerDir('qwen3');
+    run('sim', [
+      'sim',
+      'serve',
+      '--pods',
+      String(o.pods),
+      '--port',
+      String(base),
+      '--model',
+      DEMO_MODEL,
+      '--tokenizer',
+      tokenizer,
+    ]);
+    for (let i = 0; i < o.pods; i++)
+      await waitHttp(`http://127.0.0.1:${base + 3 * i}/health`, 30_000, `simulated pod ${i}`);
+    const publisherPorts: number[] = [];
+    for (let i = 0; i < o.pods; i++) {
+      const http = base + 3 * i;
+      const port = await freePort();
+      publisherPorts.push(port);
+      run(`publisher-${i}`, [
+        'publisher',
+        '--nats',
+        natsUrl,
+        '--model',
+        DEMO_MODEL,
+        '--pod',
+        `127.0.0.1:${http}`,
+        '--zmq',
+        `tcp://127.0.0.1:${http + 1}`,
+        '--zmq-replay',
+        `tcp://127.0.0.1:${http + 2}`,
+        '--metrics-url',
+        `http://127.0.0.1:${http}/metrics`,
+        '--port',
+        String(port),
+        '--log-level',
+        'warn',
+      ]);
+    }
+    const indexerPorts: number[] = [];
+    for (let s = 0; s < shards; s++) {
+      const port = await freePort();
+      indexerPorts.push(port);
+      run(`indexer-${s}`, [
+        'indexer',
+        '--nats',
+        natsUrl,
+        '--shards',
+        String(s),
+        '--shard-count',
+        String(shards),
+        '--port',
+        String(port),
+        '--log-level',
+        'warn',
+      ]);
+    }
+    const config = join(dir, 'router.yaml');
+    writeFileSync(
+      config,
+      `models:\n  ${JSON.stringify(DEMO_MODEL)}:\n    tokenizer: ${JSON.stringify(tokenizer)}\n`,
+    );
+    const routerPort = o.port === 0 ? await freePort() : o.port;
+    run('router', [
+      'router',
+      '--nats',
+      natsUrl,
+      '--index',
+      'remote',
+      '--port',
+      String(routerPort),
+      '--config',
+      config,
+      '--log-level',
+      'warn',
+    ]);
+    for (const p of publisherPorts)
+      await waitHttp(`http://127.0.0.1:${p}/readyz`, 30_000, 'publisher');
+    for (const p of indexerPorts) await waitHttp(`http://127.0.0.1:${p}/readyz`, 30_000, 'indexer');
+    await waitHttp(`http://127.0.0.1:${routerPort}/readyz`, 30_000, 'router');
+    return { url: `http://127.0.0.1:${routerPort}`, natsUrl, processes, stop };
+  } catch (e) {
+    await stop();
+    throw e;
+  }
+}
+
+export const stackCommand: Command = {
+  summary:
+    'run the distributed topology on this machine: separate processes over a real nats-server',
+  usage: 'kvroute stack [--pods 4] [--port 8080] [--nats <url>] [--shards 1]',
+  async run(args) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        pods: { type: 'string', default: '4' },
+        port: { type: 'string', default: '8080' },
+        nats: { type: 'string' },
+        shards: { type: 'string', default: '1' },
+      },
+    });
+    const pods = Number(values.pods);
+    const port = Number(values.port);
+    const shards = Number(values.shards);
+    if (!Number.isInteger(pods) || pods < 1 || pods > 32)
+      throw new Error('--pods must be an integer in 1..32');
+    if (!Number.isInteger(port) || port < 0 || port > 65535)
+      throw new Error('--port must be a port number');
+    if (!Number.isInteger(shards) || shards < 1 || shards > 8)
+      throw new Error('--shards must be an integer in 1..8');
+    const stack = await startStack({
+      pods,
+      port,
+      shards,
+      ...(values.nats ? { nats: values.nats } : {}),
+    });
+    process.stdout.write(
+      `kvroute stack: NATS ${stack.natsUrl}; ${stack.processes.map((p) => p.name).join(', ')}\n` +
+        `router (remote index) on ${stack.url} — try: curl -s ${stack.url}/v1/models\nCtrl-C stops everything.\n`,
+    );
+    return new Promise<number>((resolve) => {
+      const onSignal = () => void stack.stop().then(() => resolve(0));
+      process.once('SIGINT', onSignal);
+      process.once('SIGTERM', onSignal);
+    });
+  },
+};
