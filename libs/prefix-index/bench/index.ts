@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BitsetPrefixIndex } from '../src/bitset-index.js';
 import { createPrefixIndex } from '../src/create-prefix-index.js';
 import type { PrefixIndex } from '../src/prefix-index.js';
-import { measureIngest, measureUnderIngest } from './ingest.js';
+import { measureIngest, measureSteady, measureUnderIngest } from './ingest.js';
 import { NaiveIndex } from './naive-index.js';
 import type { BenchTarget } from './workloads.js';
 import { buildPromptScenario, fillMixed, randomKeys, rng } from './workloads.js';
@@ -124,6 +124,7 @@ export const benchIndex: Bench = async ({ quick }) => {
   );
 
   const under = measureUnderIngest(quick ? 100 : 4000);
+  const steady = measureSteady(quick ? 32_000 : 1_024_000, quick ? 500 : 16_000, quick ? 1 : 3);
   const atBudget = measureIngest(
     (b) => createPrefixIndex({ budgetBytes: b ?? 64 * 2 ** 20 }),
     Math.round(2_000_000 * scale),
@@ -153,6 +154,8 @@ export const benchIndex: Bench = async ({ quick }) => {
       `interleaved on one thread, per lookup one 16-block store and (once the pod holds 64 chains) one 16-block removal: ` +
         `${Math.round(under.lookupsPerSec)} lookups/s (${Math.round(under.lookupsPerCpuSec)} per CPU-second; lookup p50 ${under.p50.toFixed(1)} µs) ` +
         `with ${Math.round(under.blocksPerSec)} blocks/s applied`,
+      `steady state at ${count(quick ? 32_000 : 1_024_000)} blocks (store a new 32-block chain, remove the oldest): ` +
+        `${(steady.wall / 1e6).toFixed(2)} M block events/s (${(steady.cpu / 1e6).toFixed(2)} per CPU-second)`,
       `new blocks under a 64 MiB budget (each evicts one): ${(atBudget.unique / 1e6).toFixed(2)} M/s (${(atBudget.uniqueCpu / 1e6).toFixed(2)} per CPU-second), ${atBudget.evictions} evictions`,
       `at ${count(big.residencies)} residencies (${count(big.stats!.distinctBlocks)} distinct blocks, ${count(big.stats!.sharedBlocks)} shared): process ${big.bytesPerResidency.toFixed(1)} B/residency, index's bytesUsed ${bigUsed.toFixed(1)}`,
       `chosen vs naive: lookup ${(naive.l8k! / chosen.l8k!).toFixed(1)}x faster (128k: ${(naive.l128k! / chosen.l128k!).toFixed(0)}x), ` +
@@ -168,6 +171,8 @@ export const benchIndex: Bench = async ({ quick }) => {
       ingest_blocks_per_cpu_s: Math.round(chosen.mixedCpu!),
       ingest_new_blocks_per_s: Math.round(chosen.unique!),
       ingest_new_blocks_per_cpu_s: Math.round(chosen.uniqueCpu!),
+      ingest_steady_block_events_per_s: Math.round(steady.wall),
+      ingest_steady_block_events_per_cpu_s: Math.round(steady.cpu),
       ingest_at_budget_blocks_per_s: Math.round(atBudget.unique),
       ingest_at_budget_blocks_per_cpu_s: Math.round(atBudget.uniqueCpu),
       bytes_per_residency: round(big.bytesPerResidency),

@@ -134,3 +134,43 @@ export function measureUnderIngest(iterations: number): {
     p50: percentile(lat.sort(), 50),
   };
 }
+
+/**
+ * Steady state, as a long-running indexer sees it: `live` blocks held over 64
+ * pods, then per step one pod stores a new 32-block chain and another removes
+ * its oldest — the index neither grows nor shrinks. Block events (stored plus
+ * removed) per second, median of `rounds`.
+ */
+export function measureSteady(
+  live: number,
+  steps: number,
+  rounds: number,
+): { wall: number; cpu: number } {
+  const chains = live / 32 + steps * rounds;
+  const keys = randomKeys(chains * 32, rng(41));
+  const chain = (c: number) => keys.subarray(64 * c, 64 * c + 64);
+  const podOf = (c: number) => PODS[c & 63]!;
+  const ix = createPrefixIndex();
+  let head = 0;
+  let next = 0;
+  for (; next < live / 32; next++) ix.apply(podOf(next), [storedEvent(chain(next), 0)]);
+  const wall: number[] = [];
+  const cpu: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    const c0 = process.cpuUsage();
+    const t0 = performance.now();
+    for (let k = 0; k < steps; k++, next++, head++) {
+      ix.apply(podOf(next), [storedEvent(chain(next), 0)]);
+      ix.apply(podOf(head), [{ kind: 'removed', keys: chain(head), tier: 'gpu' }]);
+    }
+    const c = process.cpuUsage(c0);
+    wall.push((64 * steps) / ((performance.now() - t0) / 1000));
+    cpu.push((64 * steps) / ((c.user + c.system) / 1e6));
+  }
+  const med = (xs: number[]) =>
+    percentile(
+      xs.sort((a, b) => a - b),
+      50,
+    );
+  return { wall: med(wall), cpu: med(cpu) };
+}

@@ -83,12 +83,16 @@ export class BitsetPrefixIndex implements PrefixIndex {
       const pd = pid >= 0 ? core.depthOf(pid) : UNKNOWN_DEPTH;
       if (pd !== UNKNOWN_DEPTH) d = pd + 1;
     }
+    let prev = -1;
+    core.store.prefetch(keys, 0, keys.length >>> 1);
     for (let i = 0; i < keys.length; i += 2) {
       const id = core.findOrCreate(keys[i]!, keys[i + 1]!);
       core.touch(id);
+      if (prev >= 0) core.store.link(prev, id);
       d = this.settleDepth(id, d);
       core.addTier(p, id, tier);
       if (d >= 0) d++;
+      prev = id;
     }
   }
 
@@ -106,6 +110,7 @@ export class BitsetPrefixIndex implements PrefixIndex {
 
   private remove(p: PodState, keys: KeySeq, tier: number): void {
     const core = this.core;
+    core.store.prefetch(keys, 0, keys.length >>> 1);
     for (let i = 0; i < keys.length; i += 2) {
       const id = core.store.find(keys[i]!, keys[i + 1]!);
       if (id < 0) core.removeMisses++;
@@ -185,9 +190,12 @@ export class BitsetPrefixIndex implements PrefixIndex {
       this.dropBatch(spec.pop()!);
     n = Math.max(0, Math.min(n, maxEntries - spec.size));
     const batch = spec.newBatch(p.id, n, now + ttlMs);
+    let prev = -1;
     for (let i = 0; i < n; i++) {
       const id = core.findOrCreate(keys[2 * i]!, keys[2 * i + 1]!);
       core.touch(id);
+      if (prev >= 0) core.store.link(prev, id);
+      prev = id;
       if (core.holds(id, p.id) !== 0) continue;
       if (spec.add(id, batch)) core.store.nodes[id * NODE_STRIDE + F_META]! |= M_SPEC;
     }

@@ -2,7 +2,7 @@
  * One record per distinct block key ("node"), in one Uint32Array, plus an
  * open-addressing table from the key's two u32 halves to the node id.
  *
- * Record layout (NODE_STRIDE u32 words, 24 bytes):
+ * Record layout (NODE_STRIDE u32 words, 28 bytes):
  *   [F_LO, F_HI]  the key
  *   F_DEPTH       position in its request, UNKNOWN_DEPTH when not known
  *   F_STAMP       recency tick of the last store or lookup that touched it
@@ -10,6 +10,9 @@
  *   F_SLOT        one holder inline ((pod << 2) | tier bits), or a holder-set
  *                 slot when the node has several holders; the next free id
  *                 when the record is free
+ *   F_NEXT        id + 1 of the node last seen after this one in a stored
+ *                 chain or a lookup (0 = none): a hint, checked against the
+ *                 key, that lets a walk skip the table probe
  *
  * Table: pairs [hash32, id + 1] (0 = empty), linear probing, backward-shift
  * deletion, load ≤ MAX_LOAD, any size (not a power of two) so it can grow in
@@ -23,13 +26,14 @@
  * Invariants: ids are stable while a node lives and reused after it is freed;
  * a free record has F_META = 0.
  */
-export const NODE_STRIDE = 6;
+export const NODE_STRIDE = 7;
 export const F_LO = 0;
 export const F_HI = 1;
 export const F_DEPTH = 2;
 export const F_STAMP = 3;
 export const F_META = 4;
 export const F_SLOT = 5;
+export const F_NEXT = 6;
 
 /** Tier bits of a residency. */
 export const GPU = 1;
@@ -99,6 +103,47 @@ export class NodeStore {
     return i < this.slots ? i : this.slots - 1;
   }
 
+  /**
+   * The node id of a key, trying first the successor hint of the node `after`
+   * (-1 for none) — a walk along a chain usually hits it without probing the
+   * table — and recording the answer as that node's new hint. -1 when absent.
+   */
+  findAfter(after: number, lo: number, hi: number): number {
+    if (after < 0) return this.find(lo, hi);
+    const nodes = this.nodes;
+    const hint = nodes[after * NODE_STRIDE + F_NEXT]! - 1;
+    if (hint >= 0) {
+      const b = hint * NODE_STRIDE;
+      if (nodes[b + F_LO] === lo && nodes[b + F_HI] === hi && (nodes[b + F_META]! & M_LIVE) !== 0) {
+        return hint;
+      }
+    }
+    const id = this.find(lo, hi);
+    if (id >= 0) nodes[after * NODE_STRIDE + F_NEXT] = id + 1;
+    return id;
+  }
+
+  /**
+   * Reads the home slots of keys [from, to) of `keys` without acting on them:
+   * independent loads the CPU overlaps, so the probes that follow find their
+   * cache lines present instead of missing one after another.
+   */
+  prefetch(keys: Uint32Array, from: number, to: number): void {
+    const table = this.table;
+    let sink = 0;
+    for (let i = from; i < to; i++)
+      sink ^= table[2 * this.home(hash(keys[2 * i]!, keys[2 * i + 1]!)) + 1]!;
+    this.sink ^= sink;
+  }
+
+  /** Keeps prefetch loads observable (never read otherwise). */
+  sink = 0;
+
+  /** Records `next` as the successor hint of `id`. */
+  link(id: number, next: number): void {
+    this.nodes[id * NODE_STRIDE + F_NEXT] = next + 1;
+  }
+
   /** The node id of a key, or -1. */
   find(lo: number, hi: number): number {
     const table = this.table;
@@ -163,6 +208,7 @@ export class NodeStore {
     nodes[b + F_STAMP] = stamp;
     nodes[b + F_META] = M_LIVE;
     nodes[b + F_SLOT] = 0;
+    nodes[b + F_NEXT] = 0;
     this.live++;
     return id;
   }

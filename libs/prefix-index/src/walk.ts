@@ -61,9 +61,11 @@ export class Walker {
     const tick = core.tick;
     const n = keys.length >>> 1;
     let i = 0;
+    let prev = -1;
     for (; any !== 0 && i < n; i++) {
-      const id = store.find(keys[2 * i]!, keys[2 * i + 1]!);
+      const id = store.findAfter(prev, keys[2 * i]!, keys[2 * i + 1]!);
       if (id < 0) break;
+      prev = id;
       const b = id * NODE_STRIDE;
       nodes[b + F_STAMP] = tick;
       const meta = nodes[b + F_META]!;
