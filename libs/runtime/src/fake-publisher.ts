@@ -9,11 +9,11 @@ import {
   slotOf,
   subjects,
 } from '@kvroute/protocol';
-import type { Bus, BusSubscription } from '../bus/bus.js';
+import type { Bus, BusSubscription } from './bus/bus.js';
 
 /**
- * A publisher that speaks the canonical protocol over a real Bus, for testing
- * consumers (indexer, router) without ZMQ or an engine: it keeps a pod's block
+ * A publisher that speaks the canonical protocol over a real Bus, for tests
+ * and benchmarks of consumers (indexer, router) without ZMQ or an engine: it keeps a pod's block
  * set, publishes batches with gap-free seqs, heartbeats, and answers snapshots.
  * `lose()` skips publishing the next batch while still applying it, as a
  * message lost on the wire would.

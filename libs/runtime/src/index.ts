@@ -26,3 +26,4 @@ export { connectNats, natsConnectionOptions, natsSettings } from './nats.js';
 export type { NatsHandle, NatsSettings } from './nats.js';
 export { freePort, startNatsServer } from './nats-server.js';
 export type { NatsServer } from './nats-server.js';
+export { FakePublisher } from './fake-publisher.js';

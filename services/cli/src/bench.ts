@@ -12,6 +12,22 @@ const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
     about: 'vLLM KV-event payload decoding, every wire shape',
     load: async () => (await import('@kvroute/vllm-events/bench')).benchDecode,
   },
+  index: {
+    about: 'prefix index: lookups, ingest, memory per residency',
+    load: async () => (await import('@kvroute/prefix-index/bench')).benchIndex,
+  },
+  tokenize: {
+    about: 'tokenizer: raw and cached tokens/s on multi-turn chat',
+    load: async () => (await import('@kvroute/tokenize/bench')).benchTokenize,
+  },
+  publisher: {
+    about: 'publisher: blocks/s and engine→NATS latency (real ZMQ, real nats-server)',
+    load: async () => (await import('@kvroute/publisher/bench')).benchPublisher,
+  },
+  router: {
+    about: 'router: decision latency (embedded, remote) and pick throughput vs bare Hono',
+    load: async () => (await import('./bench-router.js')).benchRouter,
+  },
 };
 
 export const benchCommand: Command = {

@@ -9,7 +9,7 @@ import { createPublisher } from '../src/publisher.js';
 import type { PhaseRequest, PhaseResult, WorkerInit } from './engine-worker.js';
 import type { Latency } from './measure.js';
 import { bytesPerBlock, latency, pipelineBlocksPerSec, startRelay } from './measure.js';
-import { startBenchNats } from './nats-server.js';
+import { startNatsServer } from '@kvroute/runtime';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const ms3 = (x: number) => Number(x.toFixed(3));
@@ -23,7 +23,7 @@ const ms3 = (x: number) => Number(x.toFixed(3));
  * throughput is a flat-out burst.
  */
 export const benchPublisher: Bench = async ({ quick }) => {
-  const nats = await startBenchNats();
+  const nats = await startNatsServer();
   const model = 'bench-model';
   const pod = '10.255.0.1:8000';
   const ext = import.meta.url.endsWith('.ts') ? 'ts' : 'js';
@@ -162,6 +162,6 @@ export const benchPublisher: Bench = async ({ quick }) => {
     await bus.close();
     engine.send({ close: true });
     await once(engine, 'exit');
-    nats.stop();
+    await nats.dispose();
   }
 };

@@ -1,4 +1,4 @@
 export { describeBusConformance } from './bus-conformance.js';
 export { freePort, startNatsServer } from '../nats-server.js';
 export type { NatsServer } from '../nats-server.js';
-export { FakePublisher } from './fake-publisher.js';
+export { FakePublisher } from '../fake-publisher.js';
