@@ -1,4 +1,5 @@
-import { BpeMerges, PAIR_SHIFT } from './bpe.js';
+import { BpeMerges, MAX_WORD_SYMBOLS, PAIR_SHIFT } from './bpe.js';
+import { TokenizerError } from './errors.js';
 import { detach } from './detach.js';
 import { translateSplitPattern } from './split-regex.js';
 import type { PieceEncoder } from './piece-encoder.js';
@@ -164,6 +165,10 @@ class ByteLevelBpe implements PieceEncoder {
       this.symbols = new Uint32Array(w.length * 3);
     }
     const n = this.utf8.encodeInto(w, this.bytes).written;
+    if (n > MAX_WORD_SYMBOLS)
+      throw new TokenizerError(
+        `a single pre-token of ${n} bytes is longer than this encoder supports`,
+      );
     if (this.ignoreMerges) {
       let mapped = '';
       for (let i = 0; i < n; i++) mapped += this.byteChars[this.bytes[i]!]!;

@@ -26,11 +26,13 @@ export interface ModelTokenizer {
   /**
    * Token ids of a `/v1/completions` prompt as vLLM computes them: special tokens added as the
    * model's tokenizer config says. An array of ids is validated (integers in [0, 2^32)) and copied.
+   * @throws TokenizerError for anything else.
    */
   encodePrompt(prompt: string | readonly number[]): Uint32Array;
   /**
    * Token ids of a `/v1/chat/completions` request: the chat template rendered with
    * `add_generation_prompt` (default true), tokenized without adding special tokens again.
+   * @throws TokenizerError for malformed messages, media parts, a missing or failing template.
    */
   encodeChat(messages: readonly ChatMessage[], options?: ChatOptions): Uint32Array;
   /** The templated text that `encodeChat` tokenizes. */
