@@ -9,7 +9,7 @@ import { rooflineLatency } from '../engine/latency.js';
 import type { EngineKvEvent, StepResult } from '../engine/types.js';
 import type { Workload } from '../workload/types.js';
 import { EventHeap } from './event-heap.js';
-import { createPrefixIndex } from './prefix-index-shim.js';
+import { createPrefixIndex } from '@kvroute/prefix-index';
 import { loadScale } from './scale.js';
 import { percentile } from './stats.js';
 
