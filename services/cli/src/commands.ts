@@ -39,5 +39,6 @@ export const commands: Record<string, () => Promise<Command>> = {
   demo: async () => (await import('./demo.js')).demoCommand,
   stack: async () => (await import('./stack.js')).stackCommand,
   sim: async () => (await import('./sim.js')).simCommand,
+  loadtest: async () => (await import('./loadtest.js')).loadtestCommand,
   bench: async () => (await import('./bench.js')).benchCommand,
 };

@@ -26,6 +26,10 @@ export interface StackOptions {
   shards?: number;
   /** Where child processes write (default: inherit). */
   output?: 'inherit' | 'ignore';
+  /** Per-pod KV capacity of the simulated pods, in tokens (default: the simulator's). */
+  capacityTokens?: number;
+  /** Routing policy preset (default: the router's default). */
+  policy?: string;
 }
 
 export interface Stack {
@@ -118,6 +122,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       DEMO_MODEL,
       '--tokenizer',
       tokenizer,
+      ...(o.capacityTokens ? ['--capacity-tokens', String(o.capacityTokens)] : []),
     ]);
     for (let i = 0; i < o.pods; i++)
       await waitHttp(`http://127.0.0.1:${base + 3 * i}/health`, 30_000, `simulated pod ${i}`);
@@ -167,7 +172,8 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const config = join(dir, 'router.yaml');
     writeFileSync(
       config,
-      `models:\n  ${JSON.stringify(DEMO_MODEL)}:\n    tokenizer: ${JSON.stringify(tokenizer)}\n`,
+      `models:\n  ${JSON.stringify(DEMO_MODEL)}:\n    tokenizer: ${JSON.stringify(tokenizer)}\n` +
+        (o.policy ? `    policy: ${JSON.stringify(o.policy)}\n` : ''),
     );
     const routerPort = o.port === 0 ? await freePort() : o.port;
     run('router', [
