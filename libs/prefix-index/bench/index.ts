@@ -66,6 +66,14 @@ export const benchIndex: Bench = async ({ quick }) => {
   const scale = quick ? 0.02 : 1;
   const load0 = loadavg()[0]!;
   const rows: BenchReport['rows'] = [];
+  // First, while the heap is small: the house LRU's bookkeeping alone, per entry, for the memory goal: its bookkeeping alone, per entry.
+  const n = Math.round(1_000_000 * scale);
+  const before = await settledMemory();
+  const lru = new LRUCache<number, number>({ max: n });
+  for (let i = 0; i < n; i++) lru.set(i * 7919, i);
+  const lruBytes = ((await settledMemory()) - before) / n;
+  if (lru.size !== n) throw new Error('lru-cache lost entries');
+
   const per: Record<string, number>[] = [];
   for (const layout of LAYOUTS) {
     const a = layout.make();
@@ -123,6 +131,12 @@ export const benchIndex: Bench = async ({ quick }) => {
     50,
   );
 
+  const blocks = Math.round(2_000_000 * scale);
+  const presized = measureIngest(
+    (b) => createPrefixIndex({ budgetBytes: b ?? UNBOUNDED, expectedBlocks: blocks }),
+    blocks,
+    quick ? 1 : 3,
+  );
   const under = measureUnderIngest(quick ? 100 : 4000);
   const steady = measureSteady(quick ? 32_000 : 1_024_000, quick ? 500 : 16_000, quick ? 1 : 3);
   const atBudget = measureIngest(
@@ -132,18 +146,10 @@ export const benchIndex: Bench = async ({ quick }) => {
     true,
   );
 
-  // The house LRU, for the memory goal: its bookkeeping alone, per entry.
-  const n = Math.round(1_000_000 * scale);
-  const before = await settledMemory();
-  const lru = new LRUCache<number, number>({ max: n });
-  for (let i = 0; i < n; i++) lru.set(i * 7919, i);
-  const lruBytes = ((await settledMemory()) - before) / n;
-  if (lru.size !== n) throw new Error('lru-cache lost entries');
   rows.push({
     layout: 'lru-cache<number, number> (bookkeeping only)',
     [`B/residency @${count(n)}`]: lruBytes,
   });
-
   const load1 = loadavg()[0]!;
   return {
     title: 'prefix index (one thread; p50 of single lookups; memory = process growth after GC)',
@@ -156,6 +162,8 @@ export const benchIndex: Bench = async ({ quick }) => {
         `with ${Math.round(under.blocksPerSec)} blocks/s applied`,
       `steady state at ${count(quick ? 32_000 : 1_024_000)} blocks (store a new 32-block chain, remove the oldest): ` +
         `${(steady.wall / 1e6).toFixed(2)} M block events/s (${(steady.cpu / 1e6).toFixed(2)} per CPU-second)`,
+      `from empty with expectedBlocks = ${count(blocks)}: ${(presized.mixed / 1e6).toFixed(2)} M/s mixed (${(presized.mixedCpu / 1e6).toFixed(2)} per CPU-second), ` +
+        `${(presized.unique / 1e6).toFixed(2)} M/s new-only (${(presized.uniqueCpu / 1e6).toFixed(2)} per CPU-second)`,
       `new blocks under a 64 MiB budget (each evicts one): ${(atBudget.unique / 1e6).toFixed(2)} M/s (${(atBudget.uniqueCpu / 1e6).toFixed(2)} per CPU-second), ${atBudget.evictions} evictions`,
       `at ${count(big.residencies)} residencies (${count(big.stats!.distinctBlocks)} distinct blocks, ${count(big.stats!.sharedBlocks)} shared): process ${big.bytesPerResidency.toFixed(1)} B/residency, index's bytesUsed ${bigUsed.toFixed(1)}`,
       `chosen vs naive: lookup ${(naive.l8k! / chosen.l8k!).toFixed(1)}x faster (128k: ${(naive.l128k! / chosen.l128k!).toFixed(0)}x), ` +
@@ -171,6 +179,8 @@ export const benchIndex: Bench = async ({ quick }) => {
       ingest_blocks_per_cpu_s: Math.round(chosen.mixedCpu!),
       ingest_new_blocks_per_s: Math.round(chosen.unique!),
       ingest_new_blocks_per_cpu_s: Math.round(chosen.uniqueCpu!),
+      ingest_presized_blocks_per_s: Math.round(presized.mixed),
+      ingest_presized_blocks_per_cpu_s: Math.round(presized.mixedCpu),
       ingest_steady_block_events_per_s: Math.round(steady.wall),
       ingest_steady_block_events_per_cpu_s: Math.round(steady.cpu),
       ingest_at_budget_blocks_per_s: Math.round(atBudget.unique),

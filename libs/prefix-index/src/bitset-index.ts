@@ -53,7 +53,9 @@ export class BitsetPrefixIndex implements PrefixIndex {
     if (!(this.ttlMs >= 0))
       throw new RangeError(`speculativeTtlMs must be >= 0, got ${this.ttlMs}`);
     this.now = options.now ?? Date.now;
-    this.core = new IndexCore(budget, options.holderLayout === 'bitset' ? 1 : 2);
+    const expected = options.expectedBlocks ?? 0;
+    if (!(expected >= 0)) throw new RangeError(`expectedBlocks must be >= 0, got ${expected}`);
+    this.core = new IndexCore(budget, options.holderLayout === 'bitset' ? 1 : 2, expected);
   }
 
   apply(pod: string, events: readonly CanonicalEvent[]): void {

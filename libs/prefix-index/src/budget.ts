@@ -9,8 +9,10 @@ export const SPEC_SHARE = 1 / 8;
 /** Worst-case bytes per speculative entry: two hash-table slots, a bitset slot, its batch's id. */
 const SPEC_ENTRY_BYTES = 160;
 
-/** Node records examined per eviction by the sweeping hand (consecutive, so cheap to read). */
-const WINDOW = 32;
+/** Records the node-pool hand reads looking for one past the age threshold. */
+const SCAN_LIMIT = 256;
+/** Evictions between redraws of the node pool's age threshold. */
+const THRESHOLD_EVERY = 256;
 /** Candidates drawn from a holder-set pool or a pod's list per eviction. */
 const SAMPLES = 8;
 /** After a pool could not grow, growth is retried only this many evictions later. */
@@ -29,11 +31,11 @@ const GROW_RETRY = 1024;
  * The victim is the candidate with the oldest stamp (last store or lookup
  * that touched it), ties to the deepest block, so lookups — which stamp every
  * block they walk — keep hot prefixes, and a prefix loses its tail before its
- * head. Node-pool candidates come from a hand sweeping the records in id order,
- * WINDOW live records per eviction (a generational CLOCK: every record is
- * weighed once per sweep, and consecutive records are cheap to read — random
- * sampling cost 8 cache misses per victim, 41% of ingest time at the budget);
- * the other pools draw SAMPLES random candidates. Evicting a node drops the
+ * head. The node pool and the pods' lists are swept by hands against an age
+ * threshold estimated from a random sample (approximate LRU with sequential
+ * reads — picking each victim from random samples cost 8 cache misses per
+ * victim, 41% of ingest time at the budget); the holder-bitset pool, rarely the
+ * binding one, draws SAMPLES random candidates per victim. Evicting a node drops the
  * key for every pod holding it, so no lookup can report it afterwards.
  */
 export class Budget {
@@ -42,6 +44,9 @@ export class Budget {
   overruns = 0;
   private rng = 0x2545_f491;
   private hand = 0;
+  private nodeThreshold = 0;
+  private thresholdLeft = 0;
+  private readonly ages = new Float64Array(64);
   private nodeRetry = 0;
   private holderRetry = 0;
 
@@ -116,12 +121,7 @@ export class Budget {
     if ((want - cap) * 4 <= this.room()) return core.pods.resizeList(pod, want);
     // At the budget: evict enough of the pod's own blocks that this compaction
     // frees an eighth of the list, so compactions stay amortized O(1) per entry.
-    for (let stale = pod.len - pod.live; stale < Math.max(1, pod.len >>> 3); stale++) {
-      const list = pod.list;
-      const victim = this.sample((k) => list[k]!, pod.len, pinned, pod.id);
-      if (victim < 0) break;
-      this.evict(victim);
-    }
+    this.evictFromList(pod, pinned, Math.max(1, pod.len >>> 3) - (pod.len - pod.live));
     core.compactList(pod);
     if (pod.len < pod.list.length) return;
     this.overruns++;
@@ -177,23 +177,31 @@ export class Budget {
     return ageA > ageB || (ageA === ageB && depthA > depthB);
   }
 
-  /** The next victim of the node-pool hand; -1 when no record is evictable. */
+  /**
+   * The next victim of the node-pool hand: the first live record (moving
+   * backwards, so a chain loses its deepest block first) at least as old as
+   * the threshold — the age of the oldest eighth of a random sample, redrawn
+   * every THRESHOLD_EVERY evictions. Within SCAN_LIMIT records it falls back to
+   * the oldest it saw. -1 when no record is evictable.
+   */
   private sweep(): number {
     const store = this.core.store;
     const nodes = store.nodes;
-    const tick = this.core.tick;
     const high = store.high;
+    if (this.thresholdLeft-- <= 0) {
+      this.nodeThreshold = this.sampleThreshold((k) => k, high, -1, 8);
+      this.thresholdLeft = THRESHOLD_EVERY;
+    }
     let best = -1;
     let bestAge = -1;
     let bestDepth = -1;
-    let seen = 0;
-    for (let k = 0; k < high && seen < WINDOW; k++) {
-      if (this.hand >= high) this.hand = 0;
-      const id = this.hand++;
+    for (let k = 0; k < high && k < SCAN_LIMIT; k++) {
+      if (--this.hand < 0 || this.hand >= high) this.hand = high - 1;
+      const id = this.hand;
       const b = id * NODE_STRIDE;
       if ((nodes[b + F_META]! & M_LIVE) === 0) continue;
-      seen++;
-      const age = (tick - nodes[b + F_STAMP]!) >>> 0;
+      const age = this.ageOf(id);
+      if (age >= this.nodeThreshold) return id;
       const depth = nodes[b + F_DEPTH]!;
       if (Budget.older(age, depth, bestAge, bestDepth)) {
         best = id;
@@ -202,6 +210,59 @@ export class Budget {
       }
     }
     return best;
+  }
+
+  /**
+   * The age of the oldest 1/`fraction` among up to 64 random live candidates
+   * `idAt(0..n-1)` held by `podId` (any holder when -1); 0 when none is found.
+   */
+  private sampleThreshold(
+    idAt: (k: number) => number,
+    n: number,
+    podId: number,
+    fraction: number,
+  ): number {
+    const core = this.core;
+    const ages = this.ages;
+    let got = 0;
+    for (let draw = 0; draw < 4 * ages.length && got < ages.length && n > 0; draw++) {
+      const id = idAt(this.rand(n));
+      if (!core.store.isLive(id) || (podId >= 0 && core.holds(id, podId) === 0)) continue;
+      ages[got++] = this.ageOf(id);
+    }
+    if (got === 0) return 0;
+    const sorted = ages.subarray(0, got).sort().reverse();
+    return sorted[Math.min(got - 1, Math.floor(got / fraction))]!;
+  }
+
+  /**
+   * Evicts about `count` of the blocks the pod holds, oldest first: an age
+   * threshold is estimated from a sample, then one pass of the pod's hand —
+   * moving backwards through the list, so within a stored chain the deepest
+   * block goes first — evicts what is at least that old. One pass costs O(list)
+   * for `count` ≈ list/8 victims, where a window search per victim cost 32
+   * record reads each (44% of ingest time at the budget).
+   */
+  private evictFromList(pod: PodState, pinned: number, count: number): void {
+    const core = this.core;
+    const held = (id: number) => id !== pinned && core.holds(id, pod.id) !== 0;
+    if (pod.len === 0) return;
+    const list = pod.list;
+    const share = Math.max(1, pod.live) / Math.max(1, count);
+    const threshold = this.sampleThreshold((k) => list[k]!, pod.len, pod.id, share);
+    let freed = 0;
+    for (let k = 0; k < pod.len && freed < count; k++) {
+      if (--pod.evictHand < 0 || pod.evictHand >= pod.len) pod.evictHand = pod.len - 1;
+      const id = pod.list[pod.evictHand]!;
+      if (held(id) && this.ageOf(id) >= threshold) {
+        this.evict(id);
+        freed++;
+      }
+    }
+  }
+
+  private ageOf(id: number): number {
+    return (this.core.tick - this.core.store.nodes[id * NODE_STRIDE + F_STAMP]!) >>> 0;
   }
 
   /**

@@ -10,6 +10,7 @@ import {
   M_SPEC,
   NODE_STRIDE,
   NodeStore,
+  nodeStoreBytes,
 } from './node-store.js';
 import type { PodState } from './pod-registry.js';
 import { PodRegistry } from './pod-registry.js';
@@ -27,7 +28,7 @@ import { Walker } from './walk.js';
  * extAt 1, bitsets for every node, exists to measure the difference).
  */
 export class IndexCore {
-  readonly store = new NodeStore();
+  readonly store: NodeStore;
   readonly holders: HolderSets;
   readonly pods: PodRegistry;
   readonly spec: SpeculativeSet;
@@ -45,8 +46,11 @@ export class IndexCore {
   /** Pod ids, for eviction (one word of bits = 32 ids). */
   scratch = new Int32Array(32);
 
-  constructor(budgetBytes: number, extAt: 1 | 2) {
+  constructor(budgetBytes: number, extAt: 1 | 2, expectedBlocks = 0) {
     this.extAt = extAt;
+    let cap = Math.max(64, Math.floor(expectedBlocks));
+    while (cap > 64 && nodeStoreBytes(cap) > budgetBytes / 2) cap = Math.floor(cap / 2);
+    this.store = new NodeStore(cap);
     this.holders = new HolderSets(1);
     this.pods = new PodRegistry(1);
     this.spec = new SpeculativeSet(1);

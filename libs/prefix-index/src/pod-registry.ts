@@ -19,6 +19,8 @@ export interface PodState {
   /** Speculative batches added for this pod that may still hold entries. */
   specBatches: SpecBatch[];
   specBatchesPruneAt: number;
+  /** Where eviction from this pod's own list looks next (a CLOCK hand over list positions). */
+  evictHand: number;
 }
 
 /** Rough bytes of a pod's JS objects besides its list (state, name, map entry). */
@@ -70,6 +72,7 @@ export class PodRegistry {
       cpuBlocks: 0,
       specBatches: [],
       specBatchesPruneAt: 16,
+      evictHand: 0,
     };
     this.listBytes += pod.list.byteLength;
     this.byName.set(name, pod);

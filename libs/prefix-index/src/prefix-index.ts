@@ -40,6 +40,11 @@ export interface PrefixIndexOptions {
   speculativeTtlMs?: number;
   /** Clock in ms, used only for speculative expiry; default Date.now. */
   now?: () => number;
+  /**
+   * Distinct blocks to allocate room for up front (capped by the budget), e.g.
+   * pods × their capacity in blocks: saves the rehashes of growing from empty.
+   */
+  expectedBlocks?: number;
 }
 
 export interface PodStats {
