@@ -24,6 +24,11 @@ const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
     about: 'publisher: blocks/s and engine→NATS latency (real ZMQ, real nats-server)',
     load: async () => (await import('@kvroute/publisher/bench')).benchPublisher,
   },
+  indexer: {
+    about:
+      'indexer: publish→lookup latency, lookups/s per replica, recovery of 1M blocks (real nats-server)',
+    load: async () => (await import('@kvroute/indexer/bench')).benchIndexer,
+  },
   router: {
     about: 'router: decision latency (embedded, remote) and pick throughput vs bare Hono',
     load: async () => (await import('./bench-router.js')).benchRouter,
