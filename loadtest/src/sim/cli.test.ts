@@ -49,10 +49,42 @@ describe('kvroute sim', () => {
     }
   });
 
+  it('accepts a policy config as JSON', async () => {
+    const io = capture();
+    const policy =
+      '{"scorers":[{"name":"ttft","weight":1,"params":{"affinity":0}}],"picker":{"name":"max-score"}}';
+    expect(
+      await runSimCli([
+        '--trace',
+        trace,
+        '--pods',
+        '2',
+        '--policy',
+        policy,
+        '--limit',
+        '50',
+        '--json',
+      ]),
+    ).toBe(0);
+    expect(JSON.parse(io.out().trim().split('\n').at(-1)!)).toMatchObject({
+      policy: 'custom',
+      completed: 50,
+    });
+  });
+
   it('exits 2 with a clear message on bad arguments', async () => {
     const io = capture();
     expect(await runSimCli(['--trace', trace, '--policy', 'nginx'])).toBe(2);
     expect(io.err()).toMatch(/unknown preset "nginx"/);
+    expect(
+      await runSimCli([
+        '--trace',
+        trace,
+        '--policy',
+        '{"picker":{"name":"softmax","params":{"temperature":-1}}}',
+      ]),
+    ).toBe(2);
+    expect(io.err()).toMatch(/picker\.params\.temperature/);
     expect(await runSimCli(['--pods', '4'])).toBe(2);
     expect(io.err()).toMatch(/--trace or --synthetic is required/);
     expect(await runSimCli(['--trace', '/nonexistent.jsonl'])).toBe(2);

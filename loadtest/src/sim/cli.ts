@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
-import { parsePolicyConfig, PolicyConfigError, PRESETS } from '@kvroute/routing';
-import type { PresetName } from '@kvroute/routing';
+import { createPolicy, parsePolicyConfig, PolicyConfigError, PRESETS } from '@kvroute/routing';
+import type { PolicyConfig, PresetName } from '@kvroute/routing';
 import { readAzure } from '../workload/azure.js';
 import { readMooncake, TraceFormatError } from '../workload/mooncake.js';
 import { multiTurn, sharedPrefix } from '../workload/synthetic.js';
@@ -15,7 +15,8 @@ export const SIM_USAGE = `kvroute sim --trace <file.jsonl|file.csv> --pods N --p
   --trace F            Mooncake JSONL (hash_ids) or Azure 2023 CSV; or --synthetic instead
   --synthetic KIND     shared-prefix | multi-turn (generated workloads)
   --pods N             model-server pods (default 16)
-  --policy NAME        ${Object.keys(PRESETS).join(' | ')} (default: default)
+  --policy NAME|JSON   ${Object.keys(PRESETS).join(' | ')} (default: default),
+                       or a policy config as JSON: {"scorers":[…],"picker":{…}}
   --capacity-tokens T  KV capacity per pod in tokens (default 1000000; "inf" = unbounded)
   --load F             scale arrivals so offered no-cache work is F × fleet capacity
   --limit N            replay the first N requests only
@@ -27,7 +28,7 @@ export const SIM_USAGE = `kvroute sim --trace <file.jsonl|file.csv> --pods N --p
 export interface ParsedSim {
   workload: Workload;
   pods: number;
-  policy: PresetName;
+  policy: PresetName | PolicyConfig;
   capacityTokens: number;
   load: number | undefined;
   limit: number | undefined;
@@ -70,11 +71,18 @@ export function parseSimArgs(argv: string[]): ParsedSim {
   if (!Number.isInteger(pods) || !Number.isFinite(pods))
     throw new UsageError('--pods must be an integer');
   const limitN = values.limit === undefined ? undefined : num(values.limit, 'limit', 0, 1);
-  let policy: PresetName;
+  let policy: PresetName | PolicyConfig;
   try {
-    policy = parsePolicyConfig(values.policy ?? 'default').preset!;
+    const raw = values.policy ?? 'default';
+    const c = parsePolicyConfig(
+      raw.trimStart().startsWith('{') ? (JSON.parse(raw) as unknown) : raw,
+    );
+    policy = c.preset && !c.scorers && !c.picker ? c.preset : c;
+    createPolicy(c); // parameter values are checked here, before any work
   } catch (e) {
-    if (e instanceof PolicyConfigError) throw new UsageError(`--policy: ${e.message}`);
+    if (e instanceof PolicyConfigError || e instanceof SyntaxError) {
+      throw new UsageError(`--policy: ${e.message}`);
+    }
     throw e;
   }
   let workload: Workload;
@@ -139,7 +147,9 @@ export async function runSimCli(argv: string[]): Promise<number> {
     }
     throw e;
   }
-  const bar = a.progress ? progressBar(`sim ${a.policy}`) : undefined;
+  const bar = a.progress
+    ? progressBar(`sim ${typeof a.policy === 'string' ? a.policy : 'custom'}`)
+    : undefined;
   const r = runSim({
     workload: a.workload,
     pods: a.pods,
