@@ -16,9 +16,12 @@ export interface TtftParams {
   /** Engine token budget per step (vLLM max_num_batched_tokens). */
   maxBatchedTokens: number;
   /**
-   * Cached tokens are worth this fraction more than the prefill time they
-   * save now: reusing a pod's cache also keeps the fleet from storing the
-   * prefix twice. 0 = pure time-to-first-token.
+   * A cached token is credited (1 + affinity) × its prefill time: reusing a
+   * pod's cache also spares the fleet a second copy of the prefix (cache
+   * space) and its recomputation later, which matters most when the fleet is
+   * saturated. 0 = pure time-to-first-token (the default): a fixed credit
+   * helps a saturated fleet but melts pods on multi-turn chat at moderate
+   * load (measurements in loadtest/README.md).
    */
   affinity: number;
 }
