@@ -195,4 +195,27 @@ describe('default (estimated time to first token)', () => {
     expect(d.fallbacks.at(-1)).toBe('p0');
     expect(d.scores![0]!.parts.ttftMs).toBeGreaterThan(d.scores![1]!.parts.ttftMs!);
   });
+  it('credits reuse only when every pod has a backlog', () => {
+    const input = request(500, { p0: 499 });
+    const backlog = (tokens: number) => ({
+      inFlight: 10,
+      inFlightPrefilling: 10,
+      inFlightPrefillTokens: tokens,
+    });
+    // spare capacity somewhere: pure time to first token, the idle pods win
+    const spare = [pod('p0', backlog(30_000)), pod('p1'), pod('p2', backlog(20_000))];
+    expect(p.pick(input, spare).pod).toBe('p1');
+    // every pod queued: the holder's cache is worth more than its slightly longer queue
+    const saturated = [
+      pod('p0', backlog(30_000)),
+      pod('p1', backlog(20_000)),
+      pod('p2', backlog(20_000)),
+    ];
+    expect(p.pick(input, saturated).pod).toBe('p0');
+    const pure = createPolicy({
+      scorers: [{ name: 'ttft', weight: 1, params: { affinity: 0 } }],
+      picker: { name: 'max-score' },
+    });
+    expect(pure.pick(input, saturated).pod).not.toBe('p0');
+  });
 });

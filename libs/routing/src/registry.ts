@@ -43,6 +43,7 @@ export const scorers: Record<string, Factory<Scorer>> = {
       decodeMsPerSeq: p.num('decodeMsPerSeq', d.decodeMsPerSeq, { min: 0 }),
       maxBatchedTokens: p.num('maxBatchedTokens', d.maxBatchedTokens, { min: 1, int: true }),
       affinity: p.num('affinity', d.affinity, { min: 0 }),
+      backlogMs: p.num('backlogMs', d.backlogMs, { min: 0 }),
     });
     p.done();
     return s;

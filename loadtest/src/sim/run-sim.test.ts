@@ -52,7 +52,7 @@ describe('runSim', () => {
       expect(r.e2e_p50_ms).toBeGreaterThan(r.ttft_p50_ms);
       expect(r.load_imbalance).toBeGreaterThanOrEqual(1);
     }
-    expect(def.hit_rate).toBeGreaterThan(1.5 * rr.hit_rate);
+    expect(def.hit_rate).toBeGreaterThan(1.2 * rr.hit_rate);
     expect(def.ttft_p50_ms).toBeLessThan(rr.ttft_p50_ms);
   }, 120_000); // ~10 s alone; the shared machine can be several times slower
 

@@ -19,11 +19,18 @@ export interface TtftParams {
    * A cached token is credited (1 + affinity) × its prefill time: reusing a
    * pod's cache also spares the fleet a second copy of the prefix (cache
    * space) and its recomputation later, which matters most when the fleet is
-   * saturated. 0 = pure time-to-first-token (the default): a fixed credit
+   * saturated. 0 = pure time-to-first-token. A fixed credit (`backlogMs` 0)
    * helps a saturated fleet but melts pods on multi-turn chat at moderate
-   * load (measurements in loadtest/README.md).
+   * load; scaled by backlog it keeps both (loadtest/README.md). Default 8.
    */
   affinity: number;
+  /**
+   * The credit scales with fleet backlog: × min(1, shortest pod queue ÷
+   * backlogMs). While some pod has no queue there is spare capacity and no
+   * credit; once every pod has `backlogMs` of queued prefill, the full credit.
+   * 0 = always the full credit. Default 500.
+   */
+  backlogMs: number;
 }
 
 export const TTFT_DEFAULTS: TtftParams = {
@@ -31,7 +38,8 @@ export const TTFT_DEFAULTS: TtftParams = {
   stepMs: 8.4,
   decodeMsPerSeq: 0.033,
   maxBatchedTokens: 8192,
-  affinity: 0,
+  affinity: 8,
+  backlogMs: 500,
 };
 
 /**
@@ -45,21 +53,28 @@ export const ttftScorer = (p: TtftParams): Scorer => ({
   name: 'ttft',
   score(input, pods) {
     const est = new Float64Array(pods.length);
-    let best = Infinity;
+    const cachedTokens = new Float64Array(pods.length);
+    let minQueueMs = Infinity;
     pods.forEach((pod, i) => {
       const own = uncachedTokens(input, pod.pod);
+      cachedTokens[i] = input.promptTokens - own;
       const unknownQueued = Math.max(0, pod.waiting - pod.inFlightPrefilling);
       const pending = pod.inFlightPrefillTokens + unknownQueued * input.promptTokens;
-      const tokens = pending + own;
       const running = Math.max(pod.running, pod.inFlight - pod.inFlightPrefilling);
       const perStep = Math.max(1, p.maxBatchedTokens - running);
-      const steps = Math.ceil(tokens / perStep);
-      let ms = tokens * p.prefillMsPerToken + steps * (p.stepMs + running * p.decodeMsPerSeq);
-      // Credit for reuse beyond this request's own saving (see `affinity`).
-      ms -= p.affinity * (input.promptTokens - own) * p.prefillMsPerToken;
-      est[i] = ms;
-      if (ms < best) best = ms;
+      const cost = (tokens: number) =>
+        tokens * p.prefillMsPerToken +
+        Math.ceil(tokens / perStep) * (p.stepMs + running * p.decodeMsPerSeq);
+      est[i] = cost(pending + own);
+      minQueueMs = Math.min(minQueueMs, pending > 0 ? cost(pending) : 0);
     });
+    // Credit for reuse beyond this request's own saving (see `affinity`, `backlogMs`).
+    const pressure = p.backlogMs > 0 ? Math.min(1, minQueueMs / p.backlogMs) : 1;
+    let best = Infinity;
+    for (let i = 0; i < est.length; i++) {
+      est[i]! -= p.affinity * pressure * cachedTokens[i]! * p.prefillMsPerToken;
+      if (est[i]! < best) best = est[i]!;
+    }
     // Shift so every estimate is positive when affinity credits push some below zero.
     const shift = best <= 0 ? 1 - best : 0;
     const scores = Float64Array.from(est, (e) => (best + shift) / (e + shift));
