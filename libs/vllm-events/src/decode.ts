@@ -1,4 +1,5 @@
 import { VllmDecodeError } from './errors.js';
+import { NameSet } from './name-set.js';
 import type { Kind } from './reader.js';
 import { Reader } from './reader.js';
 import type { BlockRemoved, BlockStored, HashSeq, VllmEvent, VllmEventBatch } from './types.js';
@@ -6,11 +7,9 @@ import type { BlockRemoved, BlockStored, HashSeq, VllmEvent, VllmEventBatch } fr
 /** Upper bound on `block_size`; anything larger is a corrupt payload, not a model. */
 const MAX_BLOCK_SIZE = 1 << 16;
 
-const bytes = (names: readonly string[]) => names.map((n) => new TextEncoder().encode(n));
-
-const BATCH_KEYS = bytes(['ts', 'events', 'data_parallel_rank']);
+const BATCH_KEYS = new NameSet(['ts', 'events', 'data_parallel_rank']);
 const TAGS = ['BlockStored', 'BlockRemoved', 'AllBlocksCleared'] as const;
-const TAG_BYTES = bytes(TAGS);
+const TAG_BYTES = new NameSet(TAGS);
 /** BlockStored fields in declaration order (positional order of the array shape). */
 const STORED = [
   'block_hashes',
@@ -27,7 +26,7 @@ const STORED = [
 ] as const;
 /** Map-shape keys: every known field, and the tag. Fields are numbered by their index here. */
 const EVENT_KEYS = [...STORED, 'type'] as const;
-const EVENT_KEY_BYTES = bytes(EVENT_KEYS);
+const EVENT_KEY_BYTES = new NameSet(EVENT_KEYS);
 const F = Object.fromEntries(EVENT_KEYS.map((k, i) => [k, i])) as Record<
   (typeof EVENT_KEYS)[number],
   number
@@ -36,7 +35,7 @@ const STORED_IDS: readonly number[] = STORED.map((_, i) => i);
 const REMOVED_IDS: readonly number[] = [F.block_hashes, F.medium, F.group_idx];
 const NO_IDS: readonly number[] = [];
 const MEDIA = ['GPU', 'CPU'];
-const MEDIA_BYTES = bytes(MEDIA);
+const MEDIA_BYTES = new NameSet(MEDIA);
 
 /**
  * Decodes one vLLM KV-event payload (the last ZMQ frame) in any of the three
@@ -185,7 +184,7 @@ function readField(r: Reader, f: Fields, id: number): void {
       f.loraId = r.optInt(name);
       return;
     case 5: // medium
-      f.medium = r.internedStr(name, MEDIA_BYTES, MEDIA);
+      f.medium = r.internedStr(name, MEDIA_BYTES);
       return;
     case 6: // lora_name
       f.loraName = r.optStr(name);

@@ -1,5 +1,6 @@
 import { Unpackr } from 'msgpackr';
 import { VllmDecodeError } from './errors.js';
+import type { NameSet } from './name-set.js';
 
 const generic = new Unpackr({ int64AsType: 'bigint', mapsAsObjects: true, useRecords: false });
 const utf8 = new TextDecoder();
@@ -95,7 +96,7 @@ export class Reader {
    * and returns -1; if it is not a string, consumes nothing and returns -2.
    * No string is created.
    */
-  match(field: string, names: readonly Uint8Array[]): number {
+  match(field: string, names: NameSet): number {
     if (this.pos >= this.end) this.truncated(field);
     const b = this.buf[this.pos]!;
     let n: number;
@@ -115,14 +116,7 @@ export class Reader {
     this.need(h + n, field);
     const start = this.pos + h;
     this.pos = start + n;
-    const buf = this.buf;
-    outer: for (let c = 0; c < names.length; c++) {
-      const name = names[c]!;
-      if (name.length !== n) continue;
-      for (let i = 0; i < n; i++) if (buf[start + i] !== name[i]) continue outer;
-      return c;
-    }
-    return -1;
+    return names.find(this.buf, start, n);
   }
 
   private need(n: number, path: string): void {
@@ -231,15 +225,11 @@ export class Reader {
   }
 
   /** Like `str` for values that are nearly always one of a few constants (no allocation then). */
-  internedStr(
-    path: string,
-    names: readonly Uint8Array[],
-    values: readonly string[],
-  ): string | null {
+  internedStr(path: string, names: NameSet): string | null {
     if (this.nil()) return null;
     const start = this.pos;
     const c = this.match(path, names);
-    if (c >= 0) return values[c]!;
+    if (c >= 0) return names.names[c]!;
     if (c === -2) this.wrong(path, 'a string');
     this.pos = start;
     return this.str(path);

@@ -63,10 +63,11 @@ ${Object.entries(benches)
       );
       return 2;
     }
-    for (const n of names) {
+    // Reports are separated by a blank line; with --json the very last line is a JSON summary.
+    for (const [i, n] of names.entries()) {
       const bench = await benches[n]!.load();
       const report = await bench({ quick: values.quick });
-      process.stdout.write(`${renderReport(report, values.json)}\n\n`);
+      process.stdout.write(`${i > 0 ? '\n' : ''}${renderReport(report, values.json)}\n`);
     }
     return 0;
   },
