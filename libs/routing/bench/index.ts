@@ -64,7 +64,7 @@ export const benchRouting: Bench = async ({ quick }) => {
       const t = throughput(() => policy.pick(req, pods), 1, ms);
       rows.push({
         preset,
-        pods: n,
+        pods: String(n),
         'k picks/s': t.medianOpsPerSec / 1e3,
         'µs/pick': 1e6 / t.medianOpsPerSec,
       });
