@@ -12,6 +12,10 @@ const benches: Record<string, { about: string; load: () => Promise<Bench> }> = {
     about: 'vLLM KV-event payload decoding, every wire shape',
     load: async () => (await import('@kvroute/vllm-events/bench')).benchDecode,
   },
+  routing: {
+    about: 'routing policies: pick cost per preset and fleet size',
+    load: async () => (await import('@kvroute/routing/bench')).benchRouting,
+  },
   index: {
     about: 'prefix index: lookups, ingest, memory per residency',
     load: async () => (await import('@kvroute/prefix-index/bench')).benchIndex,
