@@ -147,16 +147,17 @@ export function createLoadTracker(options: LoadTrackerOptions): LoadTracker {
         return;
       }
       const e = ensure(h.pod, h.model, h.role, false);
-      Object.assign(e.load, {
-        model: h.model,
-        role: h.role,
-        waiting: h.waiting,
-        running: h.running,
-        kvUsage: h.kvUsage,
-        capacityBlocks: h.capacityBlocks,
-        blockSize: h.blockSize,
-        lastHeartbeatMs: now(),
-      });
+      // Field by field: Object.assign here turned the record into a slow
+      // dictionary-mode object, and live() copies it on every decision.
+      const l = e.load;
+      l.model = h.model;
+      l.role = h.role;
+      l.waiting = h.waiting;
+      l.running = h.running;
+      l.kvUsage = h.kvUsage;
+      l.capacityBlocks = h.capacityBlocks;
+      l.blockSize = h.blockSize;
+      l.lastHeartbeatMs = now();
     },
 
     addStatic(pod, model, role = 'both') {
@@ -171,8 +172,17 @@ export function createLoadTracker(options: LoadTrackerOptions): LoadTracker {
       const out: PodState[] = [];
       for (const e of pods.values()) {
         if (e.load.model !== model || !isLive(e, t)) continue;
+        const l = e.load;
         out.push({
-          ...e.load,
+          pod: l.pod,
+          model: l.model,
+          role: l.role,
+          waiting: l.waiting,
+          running: l.running,
+          kvUsage: l.kvUsage,
+          capacityBlocks: l.capacityBlocks,
+          blockSize: l.blockSize,
+          lastHeartbeatMs: l.lastHeartbeatMs,
           inFlight: e.inFlight,
           inFlightPrefillTokens: e.inFlightPrefillTokens,
           inFlightPrefilling: e.inFlightPrefilling,
