@@ -1,6 +1,7 @@
-import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { join } from 'node:path';
 import { parsePolicyConfig } from '@kvroute/routing';
+import { bundledTrace, packageDir } from '../paths.js';
 import type { PresetName } from '@kvroute/routing';
 import { progressBar } from '../sim/progress.js';
 import { readAzure } from '../workload/azure.js';
@@ -11,7 +12,7 @@ import type { CompareWorkload } from './run-compare.js';
 import { ALL_POLICIES, runCompare } from './run-compare.js';
 import { resultsTable } from './report.js';
 
-const bundled = fileURLToPath(new URL('../../traces/conversation_trace.jsonl', import.meta.url));
+const bundled = bundledTrace();
 
 export const COMPARE_USAGE = `kvroute loadtest compare [options]
 
@@ -97,7 +98,7 @@ export async function runCompareCli(argv: string[]): Promise<number> {
       return bad(`unknown workload "${kind}" (trace, shared-prefix, multi-turn)`);
     }
   }
-  const outDir = values.out ?? fileURLToPath(new URL('../../results/latest', import.meta.url));
+  const outDir = values.out ?? join(packageDir(), 'results', 'latest');
   const showProgress = values.progress || process.stderr.isTTY === true;
   const command = `npx kvroute loadtest compare ${argv.join(' ')}`.trim();
   const r = await runCompare({
