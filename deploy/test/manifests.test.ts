@@ -1,3 +1,4 @@
+import { parseRouterConfig } from '@kvroute/router';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -190,6 +191,23 @@ describe('rendered manifests', () => {
     expect(
       spec(find(rendered.production, 'HorizontalPodAutoscaler', 'kvroute-router')).minReplicas,
     ).toBe(3);
+  });
+
+  it('gives the router a config file the router itself accepts, mounted where KVROUTE_CONFIG points', () => {
+    for (const objs of [rendered['single-node'], rendered.production]) {
+      const conf = objs.find(
+        (o) => o.kind === 'ConfigMap' && o.metadata.name.startsWith('kvroute-router-config'),
+      );
+      const text = (conf!.data as Record<string, string>)['router.yaml']!;
+      expect(parseRouterConfig(text, 'router.yaml').defaults.policy).toEqual({ preset: 'default' });
+      const c = container(template(find(objs, 'Deployment', 'kvroute-router')), 'router');
+      expect(env(c).KVROUTE_CONFIG?.value).toBe('/etc/kvroute/router.yaml');
+      const mounts =
+        (c as { volumeMounts?: { name: string; mountPath: string }[] }).volumeMounts ?? [];
+      expect(mounts).toContainEqual(
+        expect.objectContaining({ name: 'config', mountPath: '/etc/kvroute' }),
+      );
+    }
   });
 
   it('clusters NATS in production and points every client at it with its own credentials', () => {
