@@ -27,3 +27,5 @@ export type { NatsHandle, NatsSettings } from './nats.js';
 export { freePort, startNatsServer } from './nats-server.js';
 export type { NatsServer } from './nats-server.js';
 export { FakePublisher } from './fake-publisher.js';
+export { logLevelSetting, serviceMain } from './service-main.js';
+export type { ServiceMainOptions } from './service-main.js';

@@ -5,7 +5,14 @@ import { runE2e } from './loadtest-e2e.js';
 // workload both ways and hold them to the tolerance the README states.
 describe('real-time stack vs discrete-event simulator', () => {
   it('agree on hit rate and end-to-end latency for the same workload', async () => {
-    const { realtime, des } = await runE2e({ pods: 4, durationS: 10, ratePerS: 5, policy: 'default', capacityTokens: 1_000_000, seed: 3 });
+    const { realtime, des } = await runE2e({
+      pods: 4,
+      durationS: 10,
+      ratePerS: 5,
+      policy: 'default',
+      capacityTokens: 1_000_000,
+      seed: 3,
+    });
     expect(realtime.failed).toBe(0);
     expect(realtime.requests).toBe(des.requests);
     expect(Math.abs(realtime.hit_rate - des.hit_rate)).toBeLessThanOrEqual(0.05);

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { ConfigOf } from '@kvroute/runtime';
-import { LOG_LEVELS, natsSettings, setting } from '@kvroute/runtime';
+import { logLevelSetting, natsSettings, setting } from '@kvroute/runtime';
 
 export const indexerSettings = {
   ...natsSettings,
@@ -59,13 +59,7 @@ export const indexerSettings = {
     help: 'name of this replica in indexer heartbeats',
     default: `${hostname()}-${process.pid}`,
   }),
-  logLevel: setting.string({
-    flag: 'log-level',
-    env: 'KVROUTE_LOG_LEVEL',
-    help: 'log level',
-    default: 'info',
-    choices: LOG_LEVELS,
-  }),
+  logLevel: logLevelSetting,
 };
 
 export type IndexerConfig = ConfigOf<typeof indexerSettings>;

@@ -1,5 +1,5 @@
 import type { ConfigOf } from '@kvroute/runtime';
-import { ConfigError, LOG_LEVELS, natsSettings, parseConfig, setting } from '@kvroute/runtime';
+import { ConfigError, logLevelSetting, natsSettings, parseConfig, setting } from '@kvroute/runtime';
 
 /** Everything `kvroute publisher` accepts, as flags and `KVROUTE_*` environment variables. */
 export const publisherSettings = {
@@ -111,13 +111,7 @@ export const publisherSettings = {
     default: 8 * 1024 ** 2,
     min: 0,
   }),
-  logLevel: setting.string({
-    flag: 'log-level',
-    env: 'KVROUTE_LOG_LEVEL',
-    help: 'log level',
-    default: 'info',
-    choices: LOG_LEVELS,
-  }),
+  logLevel: logLevelSetting,
 };
 
 export type PublisherConfig = ConfigOf<typeof publisherSettings>;

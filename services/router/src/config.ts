@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import type { PolicyConfig } from '@kvroute/routing';
 import { parsePolicyConfig, PolicyConfigError } from '@kvroute/routing';
 import type { ConfigOf } from '@kvroute/runtime';
-import { ConfigError, LOG_LEVELS, natsSettings, setting } from '@kvroute/runtime';
+import { ConfigError, logLevelSetting, natsSettings, setting } from '@kvroute/runtime';
 import { parse as parseYaml } from 'yaml';
 
 const { natsUrl, ...natsOptional } = natsSettings;
@@ -82,13 +82,7 @@ export const routerSettings = {
     default: 3000,
     min: 10,
   }),
-  logLevel: setting.string({
-    flag: 'log-level',
-    env: 'KVROUTE_LOG_LEVEL',
-    help: 'log level',
-    default: 'info',
-    choices: LOG_LEVELS,
-  }),
+  logLevel: logLevelSetting,
 };
 
 export type RouterSettings = ConfigOf<typeof routerSettings>;

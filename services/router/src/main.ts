@@ -1,78 +1,68 @@
+import type { Bus, NatsSettings } from '@kvroute/runtime';
 import {
   ConfigError,
   connectNats,
-  createLogger,
   createRegistry,
-  Lifecycle,
   parseConfig,
-  renderHelp,
   serveHttp,
+  serviceMain,
 } from '@kvroute/runtime';
-import type { NatsSettings } from '@kvroute/runtime';
+import type { RouterFileConfig } from './config.js';
 import { loadRouterConfig, ROUTER_USAGE, routerSettings } from './config.js';
 import type { RouterSettings } from './config.js';
 import { createRouterService } from './service.js';
 
+/** Settings and the config file, validated together: either can name the problem. */
+function parse(argv: string[]): RouterSettings & { file: RouterFileConfig } {
+  const settings = parseConfig(routerSettings, argv);
+  const file = loadRouterConfig(settings.config);
+  const hasStatic = Object.values(file.models).some((m) => m.pods.length > 0);
+  if (!settings.natsUrl && !hasStatic) {
+    throw new ConfigError(
+      'missing required setting --nats / KVROUTE_NATS_URL (or static pods in --config)',
+    );
+  }
+  if (!settings.natsUrl && settings.index === 'remote')
+    throw new ConfigError('--index remote needs --nats / KVROUTE_NATS_URL');
+  return { ...settings, file };
+}
+
 /** `kvroute router`: the composition root. Resolves with the exit code. */
-export async function routerMain(argv: string[]): Promise<number> {
-  if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(`${renderHelp(ROUTER_USAGE, routerSettings)}\n`);
-    return 0;
-  }
-  let settings: RouterSettings;
-  let config;
-  try {
-    settings = parseConfig(routerSettings, argv);
-    config = loadRouterConfig(settings.config);
-    const hasStatic = Object.values(config.models).some((m) => m.pods.length > 0);
-    if (!settings.natsUrl && !hasStatic) {
-      throw new ConfigError(
-        'missing required setting --nats / KVROUTE_NATS_URL (or static pods in --config)',
-      );
-    }
-    if (!settings.natsUrl && settings.index === 'remote')
-      throw new ConfigError('--index remote needs --nats / KVROUTE_NATS_URL');
-  } catch (e) {
-    if (e instanceof ConfigError) {
-      process.stderr.write(`kvroute router: ${e.message}\n`);
-      return 2;
-    }
-    throw e;
-  }
-  const log = createLogger('router', settings.logLevel);
-  const life = new Lifecycle(log);
-  try {
-    const registry = createRegistry();
-    let bus = null;
-    if (settings.natsUrl) {
-      ({ bus } = await connectNats(settings as NatsSettings, 'kvroute-router', log));
-      const b = bus;
-      life.onStop('nats', () => b.close());
-    }
-    const svc = await createRouterService({
-      bus,
-      config,
-      log,
-      registry,
-      options: {
-        index: settings.index as 'embedded' | 'remote',
-        podTimeoutMs: settings.podTimeout,
-        lookupTimeoutMs: settings.lookupTimeout,
-        speculativeTtlMs: settings.speculativeTtl,
-        memoryBudgetBytes: settings.memoryBudget,
-        maxBodyBytes: settings.maxBodyBytes,
-        connectTimeoutMs: settings.connectTimeout,
-        upstreamTimeoutMs: settings.upstreamTimeout,
-      },
-    });
-    life.onStop('router', () => svc.stop());
-    const http = await serveHttp(svc.app, settings.port);
-    life.onStop('http', () => http.close());
-    log.info({ port: http.port, index: settings.index }, 'router started');
-    return await life.untilSignal();
-  } catch (e) {
-    log.fatal({ err: String(e) }, 'router failed');
-    await life.stop();
-    return 1;
-  }
+export function routerMain(argv: string[]): Promise<number> {
+  return serviceMain({
+    name: 'router',
+    usage: ROUTER_USAGE,
+    settings: routerSettings,
+    argv,
+    parse,
+    async start(config, log, life) {
+      const registry = createRegistry();
+      let bus: Bus | null = null;
+      if (config.natsUrl) {
+        const nats = await connectNats(config as NatsSettings, 'kvroute-router', log);
+        bus = nats.bus;
+        life.onStop('nats', () => nats.bus.close());
+      }
+      const svc = await createRouterService({
+        bus,
+        config: config.file,
+        log,
+        registry,
+        options: {
+          index: config.index as 'embedded' | 'remote',
+          podTimeoutMs: config.podTimeout,
+          lookupTimeoutMs: config.lookupTimeout,
+          speculativeTtlMs: config.speculativeTtl,
+          memoryBudgetBytes: config.memoryBudget,
+          maxBodyBytes: config.maxBodyBytes,
+          connectTimeoutMs: config.connectTimeout,
+          upstreamTimeoutMs: config.upstreamTimeout,
+        },
+      });
+      life.onStop('router', () => svc.stop());
+      const http = await serveHttp(svc.app, config.port);
+      life.onStop('http', () => http.close());
+      log.info({ port: http.port, index: config.index }, 'router started');
+    },
+  });
 }

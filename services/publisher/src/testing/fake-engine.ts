@@ -43,6 +43,26 @@ const seqFrame = (seq: number) => {
  * engines and networks do: lost messages, a short buffer, a silent replay
  * socket, garbage, a restart.
  */
+/**
+ * Binds, retrying while the port is still held: a restarted engine rebinds
+ * the endpoints its previous process just closed, and ZMQ releases them
+ * asynchronously.
+ */
+async function bindRetrying(
+  socket: { bind(endpoint: string): Promise<void> },
+  endpoint: string,
+): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      await socket.bind(endpoint);
+      return;
+    } catch (e) {
+      if (attempt >= 100 || !/address already in use/i.test(String(e))) throw e;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
+
 export class FakeEngine {
   nextSeq = 0;
   /** Start seqs of the replay requests received. */
@@ -72,10 +92,10 @@ export class FakeEngine {
   private async open(): Promise<void> {
     this.pub = new Publisher({ linger: 0, sendHighWaterMark: 100_000 });
     if (this.o.connectTo) this.pub.connect(this.pubEndpoint);
-    else await this.pub.bind(this.pubEndpoint);
+    else await bindRetrying(this.pub, this.pubEndpoint);
     if (this.replayEndpoint) {
       this.router = new Router({ linger: 0 });
-      await this.router.bind(this.replayEndpoint);
+      await bindRetrying(this.router, this.replayEndpoint);
       this.serving = this.serve(this.router);
     }
   }
