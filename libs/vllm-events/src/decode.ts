@@ -2,6 +2,7 @@ import { VllmDecodeError } from './errors.js';
 import { NameSet } from './name-set.js';
 import type { Kind } from './reader.js';
 import { Reader } from './reader.js';
+import { readHash, readTokens, readValue, skipValue } from './reader-values.js';
 import type { BlockRemoved, BlockStored, HashSeq, VllmEvent, VllmEventBatch } from './types.js';
 
 /** Upper bound on `block_size`; anything larger is a corrupt payload, not a model. */
@@ -55,7 +56,7 @@ export function decodeVllmBatch(payload: Uint8Array): VllmEventBatch {
     const ts = r.number('ts');
     const events = readEvents(r);
     const rank = n > 2 ? r.optInt('data_parallel_rank') : null;
-    for (let i = 3; i < n; i++) r.skip('');
+    for (let i = 3; i < n; i++) skipValue(r, '');
     batch = { ts, events, dataParallelRank: rank };
   } else {
     const m = r.tryMap('');
@@ -70,8 +71,8 @@ export function decodeVllmBatch(payload: Uint8Array): VllmEventBatch {
       else if (key === 1) events = readEvents(r);
       else if (key === 2) rank = r.optInt('data_parallel_rank');
       else {
-        if (key === -2) r.skip(''); // a non-string key
-        r.skip('');
+        if (key === -2) skipValue(r, ''); // a non-string key
+        skipValue(r, '');
       }
     }
     if (ts === undefined || events === undefined)
@@ -122,14 +123,14 @@ function readEvent(r: Reader): VllmEvent {
     if (n === 0) r.fail('unknown-event', '[0]', 'event array has no tag');
     f.tag = r.match('[0]', TAG_BYTES);
     if (f.tag < 0) {
-      if (f.tag === -2) r.skip('[0]');
+      if (f.tag === -2) skipValue(r, '[0]');
       r.fail('unknown-event', '[0]', 'unknown event tag');
     }
     const order = f.tag === 0 ? STORED_IDS : f.tag === 1 ? REMOVED_IDS : NO_IDS;
     for (let j = 1; j < n; j++) {
       const id = order[j - 1];
       if (id !== undefined) readField(r, f, id);
-      else r.skip(`[${j}]`);
+      else skipValue(r, `[${j}]`);
     }
   } else {
     const m = r.tryMap('');
@@ -138,13 +139,13 @@ function readEvent(r: Reader): VllmEvent {
     for (let j = 0; j < m; j++) {
       const k = r.match('', EVENT_KEY_BYTES);
       if (k === -2) {
-        r.skip('');
-        r.skip('');
+        skipValue(r, '');
+        skipValue(r, '');
       } else if (k === -1) {
-        r.skip(''); // a field from a newer engine: ignored
+        skipValue(r, ''); // a field from a newer engine: ignored
       } else if (k === F.type) {
         f.tag = r.match('type', TAG_BYTES);
-        if (f.tag === -2) r.skip('type');
+        if (f.tag === -2) skipValue(r, 'type');
       } else {
         readField(r, f, k);
       }
@@ -171,11 +172,11 @@ function readField(r: Reader, f: Fields, id: number): void {
     case 1: // parent_block_hash
       if (!r.nil()) {
         f.parent = new Uint32Array(2);
-        r.hash(f.parent, 0, name);
+        readHash(r, f.parent, 0, name);
       }
       return;
     case 2: // token_ids
-      f.tokens = r.tokens(name);
+      f.tokens = readTokens(r, name);
       return;
     case 3: // block_size
       f.blockSize = r.int(name);
@@ -190,7 +191,7 @@ function readField(r: Reader, f: Fields, id: number): void {
       f.loraName = r.optStr(name);
       return;
     case 7: // extra_keys
-      f.extraKeys = r.nil() ? null : r.value(name);
+      f.extraKeys = r.nil() ? null : readValue(r, name);
       return;
     case 8: // group_idx
       f.groupIdx = r.optInt(name);
@@ -207,7 +208,7 @@ function readField(r: Reader, f: Fields, id: number): void {
 function hashSeq(r: Reader): HashSeq {
   const n = r.array('block_hashes', 'an array of hashes');
   const out = new Uint32Array(2 * n);
-  for (let j = 0; j < n; j++) r.hash(out, j, 'block_hashes', j);
+  for (let j = 0; j < n; j++) readHash(r, out, j, 'block_hashes', j);
   return out;
 }
 

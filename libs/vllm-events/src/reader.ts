@@ -1,8 +1,6 @@
-import { Unpackr } from 'msgpackr';
 import { VllmDecodeError } from './errors.js';
 import type { NameSet } from './name-set.js';
 
-const generic = new Unpackr({ int64AsType: 'bigint', mapsAsObjects: true, useRecords: false });
 const utf8 = new TextDecoder();
 const TWO_32 = 0x1_0000_0000;
 const F64 = new Float64Array(1);
@@ -36,18 +34,18 @@ export class Reader {
   pos = 0;
   /** Index of the event being read, or -1 at batch level: error paths are built from it lazily. */
   event = -1;
-  private readonly end: number;
+  readonly end: number;
 
-  constructor(private readonly buf: Uint8Array) {
+  constructor(readonly buf: Uint8Array) {
     this.end = buf.byteLength;
   }
 
   // Big-endian reads by hand: a DataView per payload costs more than the small batches it reads.
-  private u16(p: number): number {
+  u16(p: number): number {
     return (this.buf[p]! << 8) | this.buf[p + 1]!;
   }
 
-  private u32(p: number): number {
+  u32(p: number): number {
     const b = this.buf;
     return ((b[p]! << 24) | (b[p + 1]! << 16) | (b[p + 2]! << 8) | b[p + 3]!) >>> 0;
   }
@@ -119,7 +117,7 @@ export class Reader {
     return names.find(this.buf, start, n);
   }
 
-  private need(n: number, path: string): void {
+  need(n: number, path: string): void {
     if (this.pos + n > this.end) this.truncated(path);
   }
 
@@ -361,154 +359,6 @@ export class Reader {
       return v;
     }
     return this.int(path);
-  }
-
-  /**
-   * A block hash into out[2j], out[2j+1]: any msgpack int (negative ones as
-   * two's complement) or bytes (the last 8, big-endian).
-   */
-  hash(out: Uint32Array, j: number, path: string, index = -1): void {
-    if (this.pos >= this.end) this.truncated(path);
-    const b = this.buf[this.pos]!;
-    const p = this.pos;
-    if (b === 0xcf || b === 0xd3) {
-      this.need(9, path);
-      out[2 * j + 1] = this.u32(p + 1);
-      out[2 * j] = this.u32(p + 5);
-      this.pos += 9;
-      return;
-    }
-    if (b >= 0xc4 && b <= 0xc6) {
-      const h = b === 0xc4 ? 2 : b === 0xc5 ? 3 : 5;
-      this.need(h, path);
-      const n = b === 0xc4 ? this.buf[p + 1]! : b === 0xc5 ? this.u16(p + 1) : this.u32(p + 1);
-      this.need(h + n, path);
-      if (n === 0) this.fail('wrong-type', path, 'empty bytes hash', index);
-      let lo = 0;
-      let hi = 0;
-      for (let i = p + h + Math.max(0, n - 8); i < p + h + n; i++) {
-        hi = ((hi << 8) | (lo >>> 24)) >>> 0;
-        lo = ((lo << 8) | this.buf[i]!) >>> 0;
-      }
-      out[2 * j] = lo;
-      out[2 * j + 1] = hi;
-      this.pos = p + h + n;
-      return;
-    }
-    if (this.kind(path) !== Kind.Int) this.wrong(path, 'an int or bytes hash', index);
-    const v = this.int(path); // ≤ 32 bits wide here
-    out[2 * j] = v >>> 0;
-    out[2 * j + 1] = v < 0 ? 0xffff_ffff : 0;
-  }
-
-  /** An array of u32 token ids, straight into a Uint32Array. */
-  tokens(path: string): Uint32Array {
-    const n = this.array(path, 'an array of token ids');
-    const out = new Uint32Array(n);
-    const buf = this.buf;
-    const end = this.end;
-    let p = this.pos;
-    for (let j = 0; j < n; j++) {
-      if (p >= end) {
-        this.pos = p;
-        this.truncated(path);
-      }
-      const b = buf[p]!;
-      if (b <= 0x7f) {
-        out[j] = b;
-        p += 1;
-      } else if (b === 0xcd && p + 3 <= end) {
-        out[j] = this.u16(p + 1);
-        p += 3;
-      } else if (b === 0xce && p + 5 <= end) {
-        out[j] = this.u32(p + 1);
-        p += 5;
-      } else if (b === 0xcc && p + 2 <= end) {
-        out[j] = buf[p + 1]!;
-        p += 2;
-      } else {
-        // Rare encodings (signed forms of small values, uint64 zero-extended) and errors.
-        this.pos = p;
-        const v = this.kind(path) === Kind.Int ? this.int(path) : -1;
-        if (!(v >= 0 && v < TWO_32)) this.fail('wrong-type', path, 'token id is not a u32', j);
-        out[j] = v;
-        p = this.pos;
-      }
-    }
-    this.pos = p;
-    return out;
-  }
-
-  /** Skips one value of any type, iteratively (hostile nesting cannot blow the stack). */
-  skip(path: string): void {
-    let pending = 1;
-    while (pending > 0) {
-      pending--;
-      const k = this.kind(path);
-      const p = this.pos;
-      const b = this.buf[p]!;
-      switch (k) {
-        case Kind.Nil:
-        case Kind.Bool:
-          this.pos++;
-          break;
-        case Kind.Int:
-          this.int(path);
-          break;
-        case Kind.Float:
-          this.need(b === 0xca ? 5 : 9, path);
-          this.pos += b === 0xca ? 5 : 9;
-          break;
-        case Kind.Str:
-          this.tryStr(path);
-          break;
-        case Kind.Bin: {
-          const h = b === 0xc4 ? 2 : b === 0xc5 ? 3 : 5;
-          this.need(h, path);
-          const n = b === 0xc4 ? this.buf[p + 1]! : b === 0xc5 ? this.u16(p + 1) : this.u32(p + 1);
-          this.need(h + n, path);
-          this.pos += h + n;
-          break;
-        }
-        case Kind.Array:
-          pending += this.tryArray(path);
-          break;
-        case Kind.Map:
-          pending += 2 * this.tryMap(path);
-          break;
-        case Kind.Ext: {
-          let h: number;
-          let n: number;
-          if (b >= 0xd4 && b <= 0xd8) {
-            h = 2;
-            n = 1 << (b - 0xd4);
-          } else {
-            h = b === 0xc7 ? 3 : b === 0xc8 ? 4 : 6;
-            this.need(h, path);
-            n = b === 0xc7 ? this.buf[p + 1]! : b === 0xc8 ? this.u16(p + 1) : this.u32(p + 1);
-          }
-          this.need(h + n, path);
-          this.pos += h + n;
-          break;
-        }
-      }
-    }
-  }
-
-  /** Any value, as msgpackr decodes it (for values the schema does not model). */
-  value(path: string): unknown {
-    const start = this.pos;
-    this.skip(path);
-    try {
-      return generic.unpack(this.buf.subarray(start, this.pos));
-    } catch (cause) {
-      throw new VllmDecodeError(
-        'msgpack',
-        this.path(path),
-        `undecodable value (${String(cause)})`,
-        { cause },
-      );
-    }
   }
 }
 
