@@ -18,6 +18,11 @@ function drain(e: EngineModel, max = 100_000): StepResult[] {
   return out;
 }
 
+/** Prompt tokens each finished request found cached at its first admission. */
+function cachedTokens(steps: StepResult[]): Map<string, number> {
+  return new Map(steps.flatMap((s) => s.finished.map((f) => [f.id, f.cachedTokens] as const)));
+}
+
 const stored = (ev: EngineKvEvent[]) => ev.filter((x) => x.type === 'stored');
 const removedCount = (ev: EngineKvEvent[]) =>
   ev.reduce((a, x) => a + (x.type === 'removed' ? x.hashes.length / 2 : 0), 0);
@@ -26,13 +31,17 @@ describe('EngineModel', () => {
   it('serves a repeated prompt from its prefix cache, never the last token', () => {
     const e = new EngineModel({ model: 'm', capacityTokens: 100_000 });
     e.enqueue({ id: 'a', prompt: prompt(1000, 1), maxOutputTokens: 4 }, 0);
-    drain(e);
+    const steps = drain(e);
     e.enqueue({ id: 'b', prompt: prompt(1000, 1), maxOutputTokens: 4 }, 0);
     e.enqueue({ id: 'c', prompt: prompt(1000, 2), maxOutputTokens: 4 }, 0);
-    drain(e);
-    expect(e.firstHitTokens.get('a')).toBe(0);
-    expect(e.firstHitTokens.get('b')).toBe(992); // ⌊999/16⌋·16
-    expect(e.firstHitTokens.get('c')).toBe(0);
+    steps.push(...drain(e));
+    expect(cachedTokens(steps)).toEqual(
+      new Map([
+        ['a', 0],
+        ['b', 992], // ⌊999/16⌋·16
+        ['c', 0],
+      ]),
+    );
     const m = e.metrics();
     expect(m.prefix_cache_queries).toBe(3000);
     expect(m.prefix_cache_hits).toBe(992);
@@ -45,7 +54,9 @@ describe('EngineModel', () => {
     const steps = drain(e);
     expect(steps.map((s) => s.prefillTokens)).toEqual([8192, 8192, 3616, 0, 0]);
     expect(steps.findIndex((s) => s.firstTokens.includes('a'))).toBe(2);
-    expect(steps.at(-1)!.finished).toEqual([{ id: 'a', outputTokens: 3, rejected: false }]);
+    expect(steps.at(-1)!.finished).toEqual([
+      { id: 'a', outputTokens: 3, rejected: false, cachedTokens: 0 },
+    ]);
   });
 
   it('runs at most maxNumSeqs requests at once', () => {
@@ -76,8 +87,7 @@ describe('EngineModel', () => {
     expect(removedCount([{ type: 'removed', hashes: Uint32Array.from(removed) }])).toBe(3);
     // b's blocks all survived: a repeat of b hits its whole cacheable prefix
     e.enqueue({ id: 'b2', prompt: prompt(64, 2), maxOutputTokens: 1 }, 0);
-    drain(e);
-    expect(e.firstHitTokens.get('b2')).toBe(48);
+    expect(cachedTokens(drain(e)).get('b2')).toBe(48);
   });
 
   it('preempts the newest running request when blocks run out, and recomputes it later', () => {
@@ -140,9 +150,128 @@ describe('EngineModel', () => {
     e.enqueue({ id: 'ok', prompt: prompt(20, 2), maxOutputTokens: 1 }, 0);
     const fin = drain(e).flatMap((s) => s.finished);
     expect(fin).toEqual([
-      { id: 'big', outputTokens: 0, rejected: true },
-      { id: 'ok', outputTokens: 1, rejected: false },
+      { id: 'big', outputTokens: 0, rejected: true, cachedTokens: 0 },
+      { id: 'ok', outputTokens: 1, rejected: false, cachedTokens: 0 },
     ]);
+  });
+});
+
+describe('EngineModel per-step output', () => {
+  it('reports every sampled token once, in order, through preemptions', () => {
+    const e = new EngineModel({ model: 'm', capacityTokens: 10 * 16 });
+    const fixed = prompt(40, 9);
+    e.enqueue({ id: 'a', prompt: prompt(60, 1), maxOutputTokens: 40 }, 0);
+    e.enqueue({ id: 'b', prompt: prompt(60, 2), maxOutputTokens: 40, output: fixed }, 0);
+    const steps = drain(e);
+    expect(steps.reduce((a, s) => a + s.preempted, 0)).toBeGreaterThan(0);
+    const out = new Map<string, number[]>();
+    for (const s of steps) {
+      const ids = s.generated.map((g) => g.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const id of s.firstTokens) expect(out.has(id)).toBe(false);
+      for (const g of s.generated) out.set(g.id, [...(out.get(g.id) ?? []), ...g.tokens]);
+      for (const id of s.firstTokens) expect(out.get(id)).toHaveLength(1);
+      for (const f of s.finished) expect(out.get(f.id)).toHaveLength(f.outputTokens);
+    }
+    expect(out.get('a')).toHaveLength(40);
+    expect(out.get('b')).toEqual([...fixed]);
+    expect(e.metrics().generation_tokens).toBe(80);
+  });
+});
+
+describe('EngineModel.abort', () => {
+  /** Steps until `id` has sampled `n` tokens; returns the steps. */
+  function stepUntil(e: EngineModel, id: string, n: number): StepResult[] {
+    const steps: StepResult[] = [];
+    let got = 0;
+    while (got < n) {
+      const r = e.step(0)!;
+      steps.push(r);
+      got += r.generated.find((g) => g.id === id)?.tokens.length ?? 0;
+    }
+    return steps;
+  }
+
+  it('frees a running request’s blocks, keeps its prefix cached and counts nothing more', () => {
+    const e = new EngineModel({ model: 'm', capacityTokens: 200 * 16 });
+    e.enqueue({ id: 'a', prompt: prompt(1000, 1), maxOutputTokens: 1000 }, 0);
+    const steps = stepUntil(e, 'a', 5);
+    const usage = e.metrics().kv_cache_usage_perc;
+    expect(usage).toBeCloseTo(Math.ceil(1004 / 16) / 200, 6);
+    expect(e.cachedPromptTokens('a')).toBe(0);
+
+    expect(e.abort('a')).toBe(true);
+    expect(e.abort('a')).toBe(false);
+    expect(e.abort('nobody')).toBe(false);
+    expect(e.busy).toBe(false);
+    expect(e.step(0)).toBeNull();
+    expect(e.cachedPromptTokens('a')).toBeUndefined();
+    const m = e.metrics();
+    expect(m).toMatchObject({
+      num_requests_running: 0,
+      num_requests_waiting: 0,
+      kv_cache_usage_perc: 0,
+      generation_tokens: 5,
+      prompt_tokens: 1000,
+      prefix_cache_queries: 1000,
+      prefix_cache_hits: 0,
+    });
+    // Nothing was evicted: every block went back to the free pool still cached.
+    expect(steps.flatMap((s) => s.events).some((x) => x.type === 'removed')).toBe(false);
+
+    // The same id may come back; the same prefix hits what the aborted request computed.
+    e.enqueue({ id: 'a', prompt: prompt(1000, 1), maxOutputTokens: 2 }, 0);
+    expect(e.cachedPromptTokens('a')).toBe(0);
+    const again = drain(e);
+    expect(cachedTokens(again).get('a')).toBe(992);
+    expect(again.flatMap((s) => s.generated.map((g) => g.id))).toEqual(['a', 'a']);
+    expect(e.metrics()).toMatchObject({
+      generation_tokens: 7,
+      prompt_tokens: 2000,
+      prefix_cache_queries: 2000,
+      prefix_cache_hits: 992,
+      kv_cache_usage_perc: 0,
+    });
+  });
+
+  it('frees blocks tail first, exactly as a finished request does', () => {
+    // The eviction scenario above, once with `a` finishing after one token and
+    // once with `a` aborted right after it: the same blocks leave in the same order.
+    const run = (abortA: boolean) => {
+      const e = new EngineModel({ model: 'm', capacityTokens: 9 * 16 });
+      e.enqueue({ id: 'a', prompt: prompt(64, 1), maxOutputTokens: abortA ? 50 : 1 }, 0);
+      const steps = stepUntil(e, 'a', 1);
+      if (abortA) expect(e.abort('a')).toBe(true);
+      expect(e.busy).toBe(false);
+      e.enqueue({ id: 'b', prompt: prompt(64, 2), maxOutputTokens: 1 }, 0);
+      steps.push(...drain(e));
+      e.enqueue({ id: 'c', prompt: prompt(64, 3), maxOutputTokens: 1 }, 0);
+      steps.push(...drain(e));
+      e.enqueue({ id: 'a2', prompt: prompt(64, 1), maxOutputTokens: 1 }, 0);
+      const a2 = cachedTokens(drain(e)).get('a2');
+      const removed = steps
+        .flatMap((s) => s.events)
+        .flatMap((x) => (x.type === 'removed' ? Array.from(x.hashes) : []));
+      return { removed, a2 };
+    };
+    const finished = run(false);
+    expect(finished.removed).toHaveLength(6); // three of a's four blocks
+    expect(finished.a2).toBe(16); // its first block survived
+    expect(run(true)).toEqual(finished);
+  });
+
+  it('removes a waiting request before it runs', () => {
+    const e = new EngineModel({ model: 'm', capacityTokens: 100_000, maxNumSeqs: 1 });
+    for (const id of ['a', 'b', 'c'])
+      e.enqueue({ id, prompt: prompt(32, 1), maxOutputTokens: 3 }, 0);
+    const steps = [e.step(0)!];
+    expect(e.metrics()).toMatchObject({ num_requests_running: 1, num_requests_waiting: 2 });
+    expect(e.abort('b')).toBe(true);
+    expect(e.metrics()).toMatchObject({ num_requests_running: 1, num_requests_waiting: 1 });
+    steps.push(...drain(e));
+    expect(steps.flatMap((s) => s.finished.map((f) => f.id))).toEqual(['a', 'c']);
+    expect(steps.some((s) => s.generated.some((g) => g.id === 'b'))).toBe(false);
+    expect(e.metrics()).toMatchObject({ generation_tokens: 6, prompt_tokens: 64 });
   });
 });
 

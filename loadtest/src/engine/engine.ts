@@ -1,6 +1,8 @@
 import type { BlockKeyer } from '@kvroute/block-keys';
 import { createBlockKeyer } from '@kvroute/block-keys';
 import { BlockPool } from './block-pool.js';
+import type { Seq } from './seq.js';
+import { outputToken } from './seq.js';
 import type { LatencyModel, StepShape } from './latency.js';
 import { rooflineLatency } from './latency.js';
 import type { EngineKvEvent, EngineMetrics, EngineRequest, StepResult } from './types.js';
@@ -17,23 +19,12 @@ export interface EngineOptions {
   latency?: LatencyModel;
   /** Vocabulary size for generated output token ids (default 128 256, Llama 3). */
   vocabSize?: number;
-}
-
-interface Seq {
-  id: string;
-  tokens: Uint32Array;
-  promptLen: number;
-  maxOut: number;
-  numOut: number;
-  computed: number;
-  blocks: number[];
-  keys: Uint32Array;
-  keysKnown: number;
-  /** Leading blocks already offered to the cache (registered or found cached). */
-  cachedUpTo: number;
-  admitted: boolean;
-  seed: number;
-  fixedOutput: boolean;
+  /**
+   * Salt of the block hashes' root (default none). A per-engine value makes
+   * them unrelated to kvroute's keys for the same model, as vLLM's random
+   * NONE_HASH does; callers passing `promptKeys` must then salt theirs too.
+   */
+  hashSalt?: string;
 }
 
 /**
@@ -48,7 +39,8 @@ interface Seq {
  * arrival order while budget, `maxNumSeqs` and blocks allow, each starting
  * from its longest cached prefix (never the whole prompt: at least one token
  * is computed). Prefill is chunked. Full blocks are cached as soon as they
- * are computed (prompt and output alike).
+ * are computed (prompt and output alike). `abort` removes a request between
+ * steps, as vLLM does when its client goes away.
  */
 export class EngineModel {
   readonly blockSize: number;
@@ -61,6 +53,8 @@ export class EngineModel {
   private readonly vocab: number;
   private waiting: Seq[] = [];
   private running: Seq[] = [];
+  /** Requests waiting or running, by id: exactly the union of the two queues. */
+  private readonly live = new Map<string, Seq>();
   private events: EngineKvEvent[] = [];
   private removed: number[] = [];
   private counters = { queries: 0, hits: 0, preemptions: 0, prompt: 0, generated: 0 };
@@ -77,12 +71,13 @@ export class EngineModel {
       : Infinity;
     this.pool = new BlockPool(blocks, (lo, hi) => this.removed.push(lo, hi));
     this.keyer = createBlockKeyer();
-    this.root = this.keyer.rootKey({ model: options.model });
+    this.root = this.keyer.rootKey({ model: options.model, salt: options.hashSalt });
   }
 
-  /** Queues a request; it is considered from the next step on. */
+  /** Queues a request (id unique among those waiting or running); the next step considers it. */
   enqueue(req: EngineRequest, _nowMs: number): void {
     if (req.maxOutputTokens < 1) throw new RangeError(`request ${req.id}: maxOutputTokens < 1`);
+    if (this.live.has(req.id)) throw new Error(`request ${req.id} is already queued`);
     const bs = this.blockSize;
     const total = req.prompt.length + req.maxOutputTokens;
     const tokens = new Uint32Array(total);
@@ -100,7 +95,7 @@ export class EngineModel {
         out: keys.subarray(0, 2 * promptBlocks),
       });
     }
-    this.waiting.push({
+    const s: Seq = {
       id: req.id,
       tokens,
       promptLen: req.prompt.length,
@@ -111,10 +106,41 @@ export class EngineModel {
       keys,
       keysKnown: promptBlocks,
       cachedUpTo: 0,
-      admitted: false,
+      firstHitTokens: -1,
       seed: (this.seqSeed = (this.seqSeed + 0x9e3779b9) >>> 0),
       fixedOutput: req.output !== undefined,
-    });
+    };
+    this.waiting.push(s);
+    this.live.set(s.id, s);
+  }
+
+  /**
+   * Removes a waiting or running request, as vLLM does when its client
+   * disconnects: its blocks are freed tail first like a finished request's
+   * (computed full blocks stay cached, evictable), it generates nothing more
+   * and no step reports it again. False, doing nothing, when the engine does
+   * not hold `id` (unknown, finished, rejected or already aborted).
+   * O(queue length).
+   */
+  abort(id: string): boolean {
+    const s = this.live.get(id);
+    if (!s) return false;
+    this.live.delete(id);
+    const r = this.running.indexOf(s);
+    if (r >= 0) this.running.splice(r, 1);
+    else this.waiting.splice(this.waiting.indexOf(s), 1);
+    this.freeBlocks(s);
+    return true;
+  }
+
+  /**
+   * Prompt tokens a waiting or running request found in the prefix cache at
+   * its first admission: 0 before it is admitted, undefined when the engine
+   * does not hold `id`. (Finished requests report it in `finished`.)
+   */
+  cachedPromptTokens(id: string): number | undefined {
+    const s = this.live.get(id);
+    return s ? Math.max(0, s.firstHitTokens) : undefined;
   }
 
   /** True when a step would do something. */
@@ -147,6 +173,7 @@ export class EngineModel {
       durationMs: 0,
       events: [],
       firstTokens: [],
+      generated: [],
       finished: [],
       prefillTokens: 0,
       decodeSeqs: 0,
@@ -189,7 +216,8 @@ export class EngineModel {
     if (scheduled.length === 0 && this.running.length === 0 && this.waiting.length > 0) {
       // The head request can never fit in the whole cache: vLLM rejects it.
       const s = this.waiting.shift()!;
-      result.finished.push({ id: s.id, outputTokens: 0, rejected: true });
+      this.live.delete(s.id);
+      result.finished.push({ id: s.id, outputTokens: 0, rejected: true, cachedTokens: 0 });
     }
 
     const shape: StepShape = { tokens: 0, attentionPairs: 0, kvTokensRead: 0 };
@@ -246,8 +274,8 @@ export class EngineModel {
     if (!this.pool.canAllocate(need + freeHits)) return false;
     this.counters.queries += numTokens;
     this.counters.hits += computed;
-    if (!s.admitted) {
-      s.admitted = true;
+    if (s.firstHitTokens < 0) {
+      s.firstHitTokens = computed;
       this.firstHitTokens.set(s.id, computed);
       this.counters.prompt += s.promptLen;
     }
@@ -260,8 +288,7 @@ export class EngineModel {
   }
 
   private preempt(s: Seq): void {
-    for (let j = s.blocks.length - 1; j >= 0; j--) this.pool.release(s.blocks[j]!);
-    s.blocks = [];
+    this.freeBlocks(s);
     s.computed = 0;
     s.cachedUpTo = 0;
     this.counters.preemptions++;
@@ -278,13 +305,21 @@ export class EngineModel {
       s.numOut++;
       this.counters.generated++;
       if (s.numOut === 1) result.firstTokens.push(s.id);
+      result.generated.push({ id: s.id, tokens: s.tokens.subarray(pos, pos + 1) });
     }
     this.cacheFullBlocks(s);
     if (s.numOut >= s.maxOut) {
-      for (let j = s.blocks.length - 1; j >= 0; j--) this.pool.release(s.blocks[j]!);
-      s.blocks = [];
-      result.finished.push({ id: s.id, outputTokens: s.numOut, rejected: false });
+      this.freeBlocks(s);
+      this.live.delete(s.id);
+      const cachedTokens = s.firstHitTokens;
+      result.finished.push({ id: s.id, outputTokens: s.numOut, rejected: false, cachedTokens });
     }
+  }
+
+  /** Releases a request's blocks tail first, so its tail is evicted before its prefix. */
+  private freeBlocks(s: Seq): void {
+    for (let j = s.blocks.length - 1; j >= 0; j--) this.pool.release(s.blocks[j]!);
+    s.blocks = [];
   }
 
   /** Registers the blocks completed by this step and reports the newly cached run. */
@@ -335,11 +370,4 @@ export class EngineModel {
     this.events.push({ type: 'removed', hashes: Uint32Array.from(this.removed) });
     this.removed = [];
   }
-}
-
-/** Deterministic pseudo-random output token ids per (request, position). */
-function outputToken(seed: number, i: number, vocab: number): number {
-  let h = Math.imul(seed ^ Math.imul(i + 1, 0x85ebca6b), 0xc2b2ae35);
-  h ^= h >>> 15;
-  return (h >>> 0) % vocab;
 }

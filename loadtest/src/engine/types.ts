@@ -8,7 +8,11 @@ export interface EngineRequest {
   maxOutputTokens: number;
   /** The tokens to generate, when the workload fixes them (else pseudo-random ids). */
   output?: Uint32Array;
-  /** Block keys of the prompt's full blocks, when the caller has them (else the engine computes them). */
+  /**
+   * Block keys of the prompt's full blocks, when the caller has them (else the
+   * engine computes them); they must chain from the engine's root (its `model`
+   * and `hashSalt`).
+   */
   promptKeys?: KeySeq;
 }
 
@@ -31,12 +35,40 @@ export type EngineKvEvent =
   | { type: 'removed'; hashes: Uint32Array }
   | { type: 'cleared' };
 
+/** Output tokens one request sampled in one step. */
+export interface GeneratedTokens {
+  id: string;
+  /**
+   * The new output token ids, in order (one per step today: the model has no
+   * speculative decoding). A read-only view of the request's token buffer;
+   * generated tokens never change afterwards, so it stays valid.
+   */
+  tokens: Uint32Array;
+}
+
+/** A request that left the engine at the end of a step (not by `abort`). */
+export interface FinishedRequest {
+  id: string;
+  /** Output tokens generated over the request's life (0 when rejected). */
+  outputTokens: number;
+  /** Never admitted: the request needs more blocks than the whole cache holds. */
+  rejected: boolean;
+  /** Prompt tokens found in the prefix cache at its first admission (0 when rejected). */
+  cachedTokens: number;
+}
+
 export interface StepResult {
   durationMs: number;
   events: EngineKvEvent[];
   /** Requests that produced their first output token in this step. */
   firstTokens: string[];
-  finished: { id: string; outputTokens: number; rejected: boolean }[];
+  /**
+   * Every request that sampled tokens in this step, in scheduling order, at
+   * most once each; the first token of a request is here as well as in
+   * `firstTokens`, its last one in the same step as its `finished` entry.
+   */
+  generated: GeneratedTokens[];
+  finished: FinishedRequest[];
   prefillTokens: number;
   decodeSeqs: number;
   preempted: number;

@@ -69,17 +69,8 @@ export function lastEnqueued(engine: EngineModel, id: string): SeqView {
  * Returns false when the engine no longer holds it (it finished). O(queue).
  */
 export function abortSeq(engine: EngineModel, seq: SeqView): boolean {
-  const e = internals(engine);
   engine.firstHitTokens.delete(seq.id);
-  for (const queue of [e.running, e.waiting]) {
-    const i = queue.indexOf(seq);
-    if (i < 0) continue;
-    queue.splice(i, 1);
-    for (let j = seq.blocks.length - 1; j >= 0; j--) e.pool.release(seq.blocks[j]!);
-    seq.blocks = [];
-    return true;
-  }
-  return false;
+  return engine.abort(seq.id);
 }
 
 /** Prompt tokens found cached when the request was first admitted, and forgets it (the map only grows otherwise). */
