@@ -50,7 +50,7 @@ describe('RealtimeEngine (engine model on the real clock)', () => {
     const modelMs = steps.reduce((a, s) => a + s.durationMs, 0);
     expect(wallMs).toBeGreaterThanOrEqual((0.95 * modelMs) / 20);
     expect(rt.liveRequests).toBe(0);
-    expect(engine.firstHitTokens.size).toBe(0); // per-request bookkeeping is not kept forever
+    expect(engine.cachedPromptTokens('a')).toBeUndefined(); // the engine holds it no more
   });
 
   it('aborts a decoding request between steps: no more tokens, blocks freed, prefix still cached', async () => {
@@ -78,6 +78,23 @@ describe('RealtimeEngine (engine model on the real clock)', () => {
     const b = recorder();
     rt.submit({ id: 'b', prompt: prompt(1000, 1), maxOutputTokens: 2 }, b.sink);
     expect((await b.done).cachedTokens).toBe(992);
+  });
+
+  it('aborts a request whose last step is in flight with the cache hit that step reported', async () => {
+    const engine = new EngineModel({ model: 'm', capacityTokens: 50_000 });
+    // 100× slower than the model: the 8-token prefill step takes most of a second.
+    const rt = new RealtimeEngine(engine, { timeScale: 0.01 });
+    engine.enqueue({ id: 'warm', prompt: prompt(1000, 1), maxOutputTokens: 1 }, 0);
+    while (engine.busy) engine.step(0);
+    const b = recorder();
+    rt.submit({ id: 'b', prompt: prompt(1000, 1), maxOutputTokens: 1 }, b.sink);
+    await tick();
+    expect(engine.busy).toBe(false); // the step ran in the model; its end is still ahead
+    expect(rt.liveRequests).toBe(1);
+    rt.abort('b');
+    expect(await b.done).toEqual({ reason: 'abort', outputTokens: 0, cachedTokens: 992 });
+    rt.close();
+    expect(b.pieces).toEqual([]);
   });
 
   it('aborts a waiting request and closes with every live request aborted', async () => {

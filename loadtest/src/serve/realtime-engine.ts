@@ -1,7 +1,5 @@
 import type { EngineModel } from '../engine/engine.js';
 import type { EngineRequest, StepResult } from '../engine/types.js';
-import type { SeqView } from './engine-access.js';
-import { abortSeq, checkEngineShape, lastEnqueued, takeCachedTokens } from './engine-access.js';
 
 export type FinishReason = 'length' | 'rejected' | 'abort';
 
@@ -29,8 +27,8 @@ export interface RealtimeEngineOptions {
 }
 
 interface Live {
-  seq: SeqView;
   sink: RequestSink;
+  /** Output tokens handed to the sink. */
   sent: number;
 }
 
@@ -50,7 +48,8 @@ const MAX_LAG_MS = 100;
  */
 export class RealtimeEngine {
   private readonly live = new Map<string, Live>();
-  private aborts: SeqView[] = [];
+  /** Aborted ids the engine still holds: applied before the next step. */
+  private aborts: string[] = [];
   private timer: NodeJS.Timeout | NodeJS.Immediate | undefined;
   private pending: StepResult | null = null;
   /** Wall and model clocks at the same instant, the reference for step ends. */
@@ -66,7 +65,6 @@ export class RealtimeEngine {
     readonly engine: EngineModel,
     private readonly options: RealtimeEngineOptions = {},
   ) {
-    checkEngineShape(engine);
     this.timeScale = options.timeScale ?? 1;
     if (!(this.timeScale > 0) || !Number.isFinite(this.timeScale))
       throw new RangeError(`timeScale must be a finite number > 0, got ${this.timeScale}`);
@@ -89,9 +87,10 @@ export class RealtimeEngine {
   /** Queues a request (unique id); its sink hears of every step that produces its tokens. */
   submit(req: EngineRequest, sink: RequestSink): void {
     if (this.closed) throw new Error('engine closed');
-    if (this.live.has(req.id)) throw new Error(`duplicate request id ${req.id}`);
+    if (this.live.has(req.id) || this.aborts.includes(req.id))
+      throw new Error(`duplicate request id ${req.id}`);
     this.engine.enqueue(req, this.modelNow());
-    this.live.set(req.id, { seq: lastEnqueued(this.engine, req.id), sink, sent: 0 });
+    this.live.set(req.id, { sink, sent: 0 });
     if (this.timer === undefined) {
       this.baseWallMs = performance.now();
       this.baseModelMs = this.modelMs;
@@ -107,8 +106,12 @@ export class RealtimeEngine {
     const l = this.live.get(id);
     if (!l) return;
     this.live.delete(id);
-    const cachedTokens = this.engine.firstHitTokens.get(id) ?? 0;
-    this.aborts.push(l.seq);
+    // A request whose last step is still in flight has left the engine already.
+    const cachedTokens =
+      this.engine.cachedPromptTokens(id) ??
+      this.pending?.finished.find((f) => f.id === id)?.cachedTokens ??
+      0;
+    this.aborts.push(id);
     if (this.timer === undefined) this.applyAborts();
     this.safely(() => l.sink.finish({ reason: 'abort', outputTokens: l.sent, cachedTokens }));
   }
@@ -154,12 +157,11 @@ export class RealtimeEngine {
 
   private deliver(r: StepResult): void {
     if (this.options.onStepEnd) this.safely(() => this.options.onStepEnd!(r));
-    for (const l of this.live.values()) {
-      const n = l.seq.numOut;
-      if (n <= l.sent) continue;
-      const from = l.seq.promptLen + l.sent;
-      l.sent = n;
-      this.safely(() => l.sink.tokens(l.seq.tokens.subarray(from, l.seq.promptLen + n)));
+    for (const g of r.generated) {
+      const l = this.live.get(g.id);
+      if (!l) continue;
+      l.sent += g.tokens.length;
+      this.safely(() => l.sink.tokens(g.tokens));
     }
     for (const f of r.finished) {
       const l = this.live.get(f.id);
@@ -168,14 +170,14 @@ export class RealtimeEngine {
       const info: FinishInfo = {
         reason: f.rejected ? 'rejected' : 'length',
         outputTokens: f.outputTokens,
-        cachedTokens: takeCachedTokens(this.engine, f.id),
+        cachedTokens: f.cachedTokens,
       };
       this.safely(() => l.sink.finish(info));
     }
   }
 
   private applyAborts(): void {
-    for (const seq of this.aborts) abortSeq(this.engine, seq);
+    for (const id of this.aborts) this.engine.abort(id);
     this.aborts = [];
   }
 

@@ -38,8 +38,8 @@ export interface SimPodOptions {
   maxModelLen?: number;
   /** Output tokens when a request sets no max_tokens (default 64). */
   defaultMaxTokens?: number;
-  /** Seed of the engine's block hashes (default random, as vLLM's NONE_HASH). */
-  hashSeed?: string;
+  /** Salt of the engine's block hashes (default random, as vLLM's NONE_HASH). */
+  hashSalt?: string;
   /** A bug surfaced while serving (bad input is answered with 4xx, never reported here); default: stderr. */
   onError?(error: unknown): void;
 }
@@ -71,16 +71,12 @@ const MAX_MODEL_LEN = 131_072;
 export async function startSimPod(o: SimPodOptions): Promise<SimPod> {
   const host = o.host ?? '127.0.0.1';
   const capacityTokens = o.capacityTokens ?? o.engine?.capacityTokens ?? DEFAULT_CAPACITY_TOKENS;
-  const hashSeed = o.hashSeed ?? randomBytes(8).toString('hex');
+  const hashSalt = o.hashSalt ?? o.engine?.hashSalt ?? randomBytes(8).toString('hex');
   const onError =
     o.onError ??
     ((e: unknown) =>
       process.stderr.write(`sim pod: ${e instanceof Error ? e.stack : String(e)}\n`));
-  const engine = new EngineModel({
-    ...o.engine,
-    capacityTokens,
-    model: `${o.model}\u0000engine-none-hash:${hashSeed}`,
-  });
+  const engine = new EngineModel({ ...o.engine, capacityTokens, model: o.model, hashSalt });
   const publisher = await ZmqEventPublisher.start({
     host,
     pubPort: o.pubPort ?? 0,
