@@ -127,7 +127,7 @@ export function decodeEventBatch(bytes: Uint8Array): EventBatch {
           parent,
           keys: keys(e.k, `${f}.k`),
           tier: tierOf(e.r, `${f}.r`),
-          depth: int(e, 'd', -1),
+          depth: int(e, 'd', -1, 0xffff_fffe),
         };
       }
       case 'r':

@@ -1,4 +1,10 @@
-export type { Bus, BusMessage, BusSubscription, RequestManyOptions } from './bus/bus.js';
+export type {
+  Bus,
+  BusMessage,
+  BusOptions,
+  BusSubscription,
+  RequestManyOptions,
+} from './bus/bus.js';
 export {
   BusClosedError,
   BusNoRespondersError,

@@ -6,6 +6,7 @@ import { natsBus } from './bus/nats-bus.js';
 import { setting } from './config.js';
 import type { ConfigOf } from './config.js';
 import type { Logger } from './log.js';
+import { rateLimited } from './log.js';
 
 /** The NATS settings every service takes, as flags and environment variables. */
 export const natsSettings = {
@@ -132,7 +133,15 @@ export async function connectNats(
   void conn.closed().then(() => {
     connected = false;
   });
-  const base = natsBus(conn);
+  const warn = rateLimited(log);
+  const base = natsBus(conn, {
+    onHandlerError: (err, subject) =>
+      warn(
+        `subscription:${subject ?? ''}`,
+        { subject, err: String(err) },
+        'NATS subscription error',
+      ),
+  });
   log.info({ server: conn.getServer() }, 'connected to NATS');
   return { nc: conn, bus: { ...base, isConnected: () => connected && !conn.isClosed() } };
 }

@@ -53,6 +53,18 @@ export interface Bus {
   close(): Promise<void>;
 }
 
+export interface BusOptions {
+  /**
+   * Called when a subscription handler throws or a subscription fails (e.g.
+   * a permissions violation). Delivery goes on; the default writes to stderr.
+   */
+  onHandlerError?: (err: unknown, subject?: string) => void;
+}
+
+export function defaultHandlerError(err: unknown, subject?: string): void {
+  process.stderr.write(`bus subscription${subject ? ` ${subject}` : ''} failed: ${String(err)}\n`);
+}
+
 export class BusTimeoutError extends Error {
   override name = 'BusTimeoutError';
 }

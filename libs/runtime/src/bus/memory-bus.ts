@@ -1,5 +1,12 @@
 import type { Bus, BusMessage, BusSubscription, RequestManyOptions } from './bus.js';
-import { BusClosedError, BusNoRespondersError, BusTimeoutError, subjectMatches } from './bus.js';
+import type { BusOptions } from './bus.js';
+import {
+  BusClosedError,
+  BusNoRespondersError,
+  BusTimeoutError,
+  defaultHandlerError,
+  subjectMatches,
+} from './bus.js';
 
 interface Sub {
   pattern: string;
@@ -14,7 +21,8 @@ interface Sub {
  * asynchronous (a microtask queue drained in order), so a publisher never runs
  * subscriber code on its own stack, exactly as over a network.
  */
-export function createMemoryBus(): Bus {
+export function createMemoryBus(options: BusOptions = {}): Bus {
+  const onHandlerError = options.onHandlerError ?? defaultHandlerError;
   const subs: Sub[] = [];
   const queue: (() => void)[] = [];
   let scheduled = false;
@@ -25,7 +33,14 @@ export function createMemoryBus(): Bus {
   function drain(): void {
     scheduled = false;
     // Messages published by handlers during the drain are delivered in the same pass, in order.
-    for (let i = 0; i < queue.length; i++) queue[i]!();
+    // A handler that throws is reported and the drain goes on, as a NATS subscription would.
+    for (let i = 0; i < queue.length; i++) {
+      try {
+        queue[i]!();
+      } catch (err) {
+        onHandlerError(err);
+      }
+    }
     queue.length = 0;
   }
 

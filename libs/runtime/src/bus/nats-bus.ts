@@ -1,7 +1,12 @@
 import type { NatsConnection } from '@nats-io/transport-node';
 import { NoRespondersError, TimeoutError, errors } from '@nats-io/transport-node';
-import type { Bus, BusMessage, BusSubscription, RequestManyOptions } from './bus.js';
-import { BusClosedError, BusNoRespondersError, BusTimeoutError } from './bus.js';
+import type { Bus, BusMessage, BusOptions, BusSubscription, RequestManyOptions } from './bus.js';
+import {
+  BusClosedError,
+  BusNoRespondersError,
+  BusTimeoutError,
+  defaultHandlerError,
+} from './bus.js';
 
 function mapError(e: unknown, subject: string): Error {
   if (
@@ -19,7 +24,8 @@ function mapError(e: unknown, subject: string): Error {
 }
 
 /** The Bus over a NATS connection (nats.js v3). The caller owns connecting. */
-export function natsBus(nc: NatsConnection): Bus {
+export function natsBus(nc: NatsConnection, options: BusOptions = {}): Bus {
+  const onHandlerError = options.onHandlerError ?? defaultHandlerError;
   return {
     kind: 'nats',
     publish(subject, data) {
@@ -29,13 +35,21 @@ export function natsBus(nc: NatsConnection): Bus {
       const sub = nc.subscribe(subject, {
         ...(options?.queue ? { queue: options.queue } : {}),
         callback: (err, m) => {
-          if (err) return;
+          if (err) {
+            onHandlerError(err, subject);
+            return;
+          }
           const msg: BusMessage = {
             subject: m.subject,
             data: m.data,
             respond: (d) => m.respond(d),
           };
-          handler(msg);
+          // A throwing handler must not close the connection's reader.
+          try {
+            handler(msg);
+          } catch (e) {
+            onHandlerError(e, m.subject);
+          }
         },
       });
       return { unsubscribe: () => sub.unsubscribe() };

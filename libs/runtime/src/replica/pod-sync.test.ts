@@ -70,3 +70,23 @@ describe('PodSync', () => {
     expect(t.onBatch(b(1)).kind).toBe('apply');
   });
 });
+
+describe('PodSync limits', () => {
+  it('drops the held run past its bound and resyncs again rather than applying across a hole', () => {
+    const s = new PodSync();
+    s.onBatch(b(1));
+    expect(s.onBatch(b(3)).kind).toBe('resync');
+    for (let seq = 4; seq < 4 + 10_001; seq++) s.onBatch(b(seq));
+    expect(s.onSnapshot({ epoch: 'e1', seq: 2 })).toBeNull();
+    expect(s.syncing).toBe(true);
+    expect(s.onSnapshot({ epoch: 'e1', seq: 20_000 })).toEqual([]);
+  });
+
+  it('fetches the whole state after a batch the index refused', () => {
+    const s = new PodSync();
+    s.onBatch(b(1));
+    expect(s.onRejected()).toEqual({ kind: 'resync', reason: 'rejected' });
+    expect(s.onBatch(b(2)).kind).toBe('hold');
+    expect(s.onSnapshot({ epoch: 'e1', seq: 1 })?.map((x) => x.seq)).toEqual([2]);
+  });
+});

@@ -9,11 +9,15 @@ import type { EventBatch, SnapshotChunk } from '@kvroute/protocol';
 export type SyncAction =
   | { kind: 'apply'; batches: EventBatch[] }
   | { kind: 'reset-and-apply'; batches: EventBatch[] }
-  | { kind: 'resync'; reason: 'start' | 'gap' | 'epoch' | 'tail' }
+  | { kind: 'resync'; reason: 'start' | 'gap' | 'epoch' | 'tail' | 'rejected' }
   | { kind: 'hold' }
-  | { kind: 'drop'; reason: 'duplicate' | 'stale-epoch' };
+  | { kind: 'drop'; reason: 'duplicate' };
 
-/** Batches held while a snapshot is in flight; beyond this the resync restarts. */
+/**
+ * Batches held while a snapshot is in flight. Past this many the held run is
+ * dropped and the snapshot's answer is treated as stale, so a fresh resync
+ * follows (the pod's state comes from the next snapshot, never from a hole).
+ */
 const MAX_HELD = 10_000;
 
 /**
@@ -29,11 +33,15 @@ export class PodSync {
   /** Seq the publisher says it has published (from heartbeats). */
   advertisedSeq = 0;
   private held: EventBatch[] = [];
+  private overflowed = false;
   private tailSuspect = 0;
 
   onBatch(b: EventBatch): SyncAction {
     if (this.syncing) {
-      if (this.held.length >= MAX_HELD) this.held.shift();
+      if (this.held.length >= MAX_HELD) {
+        this.held = [];
+        this.overflowed = true;
+      }
       this.held.push(b);
       return { kind: 'hold' };
     }
@@ -94,10 +102,11 @@ export class PodSync {
 
   private startResync(
     b: EventBatch | null,
-    reason: 'start' | 'gap' | 'epoch' | 'tail',
+    reason: 'start' | 'gap' | 'epoch' | 'tail' | 'rejected',
   ): SyncAction {
     this.syncing = true;
     this.tailSuspect = 0;
+    this.overflowed = false;
     this.held = b ? [b] : [];
     return { kind: 'resync', reason };
   }
@@ -110,6 +119,13 @@ export class PodSync {
   onSnapshot(last: Pick<SnapshotChunk, 'epoch' | 'seq'>): EventBatch[] | null {
     this.epoch = last.epoch;
     this.lastSeq = last.seq;
+    if (this.overflowed) {
+      // Batches were dropped while waiting: what follows the snapshot has a hole.
+      this.overflowed = false;
+      this.held = [];
+      this.syncing = true;
+      return null;
+    }
     const later = this.held
       .filter((b) => b.epoch === last.epoch && b.seq > last.seq)
       .sort((x, y) => x.seq - y.seq);
@@ -127,6 +143,11 @@ export class PodSync {
       this.lastSeq = b.seq;
     }
     return out;
+  }
+
+  /** A batch the index refused: the state after it is unknown, so fetch it whole. */
+  onRejected(): SyncAction {
+    return this.startResync(null, 'rejected');
   }
 
   /** The snapshot failed; keep holding, the caller retries. */

@@ -265,7 +265,20 @@ export class IndexReplica {
     const view = this.viewFor(e.model);
     const now = this.now();
     for (const b of batches) {
-      view.index.apply(e.pod, b.events);
+      try {
+        view.index.apply(e.pod, b.events);
+      } catch (err) {
+        // The index validates before applying, so nothing of this batch is in; what
+        // follows would build on a hole, so the pod's state is fetched whole instead.
+        this.metrics.badMessages.inc({ subject: 'events' });
+        this.warn(
+          'rejected-batch',
+          { pod: e.pod, seq: b.seq, err: String(err) },
+          'the index refused a batch; resyncing the pod',
+        );
+        this.perform(e, e.sync.onRejected());
+        return;
+      }
       this.metrics.batches.inc();
       for (const ev of b.events) this.metrics.events.inc({ kind: ev.kind });
       const lag = Math.max(0, now - b.ts);
@@ -296,7 +309,8 @@ export class IndexReplica {
       }
       const last = chunks.at(-1);
       if (!last?.last) throw new Error('snapshot ended without its last chunk');
-      if (!this.pods.has(e.pod)) return; // removed meanwhile
+      // Removed meanwhile, perhaps back already as a new entry: this answer is not its state.
+      if (this.pods.get(e.pod) !== e) return;
       const view = this.viewFor(e.model);
       view.index.importPod(e.pod, mergeChunks(chunks));
       const after = e.sync.onSnapshot(last);
@@ -306,6 +320,7 @@ export class IndexReplica {
       this.count(e.model, 'resyncs');
       if (after === null) {
         this.metrics.gaps.inc({ reason: 'gap' });
+        this.count(e.model, 'gaps');
         void this.resync(e);
         return;
       }

@@ -101,6 +101,21 @@ export function describeBusConformance(
       stall.unsubscribe();
     });
 
+    it('keeps delivering when a handler throws', async () => {
+      const got: string[] = [];
+      const s1 = b.subscribe('t.throw', (m) => {
+        if (dec(m.data) === 'bad') throw new Error('handler bug');
+        got.push(dec(m.data));
+      });
+      await b.flush();
+      for (const x of ['a', 'bad', 'b', 'bad', 'c']) a.publish('t.throw', enc(x));
+      await a.flush();
+      await until(() => got.length === 3);
+      await new Promise((r) => setTimeout(r, 30));
+      expect(got).toEqual(['a', 'b', 'c']);
+      s1.unsubscribe();
+    });
+
     it('stops delivering after unsubscribe', async () => {
       let n = 0;
       const s = b.subscribe('t.unsub', () => n++);

@@ -1,0 +1,125 @@
+import { keySeqFrom } from '@kvroute/block-keys';
+import type { KeySeq } from '@kvroute/block-keys';
+import {
+  encodeEventBatch,
+  encodeHeartbeat,
+  encodeSnapshotChunk,
+  slotOf,
+  subjects,
+} from '@kvroute/protocol';
+import { describe, expect, it } from 'vitest';
+import { createMemoryBus } from '../bus/memory-bus.js';
+import { FakePublisher } from '../fake-publisher.js';
+import { createLogger } from '../log.js';
+import { Registry } from '../metrics.js';
+import { IndexReplica } from './replica.js';
+
+const MODEL = 'm';
+const POD = 'p:1';
+const log = createLogger('test', 'silent');
+const until = async (cond: () => boolean, ms = 3000) => {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 10));
+  }
+};
+const keys = (base: number, n: number): KeySeq =>
+  keySeqFrom(Array.from({ length: n }, (_, i) => BigInt(base + i)));
+
+function replica(bus = createMemoryBus()) {
+  const r = new IndexReplica(
+    bus,
+    {
+      memoryBudgetBytes: 1 << 24,
+      podTimeoutMs: 60_000,
+      snapshotTimeoutMs: 2000,
+      metricsPrefix: 't',
+    },
+    log,
+    new Registry(),
+  );
+  r.start();
+  return { r, bus };
+}
+const depth = (r: IndexReplica, k: KeySeq) =>
+  r.lookup(MODEL, k, null).matches.find((m) => m.pod === POD)?.total ?? 0;
+
+describe('IndexReplica', () => {
+  it('ignores a snapshot that answers for a pod which left and came back meanwhile', async () => {
+    const { r, bus } = replica();
+    const k1 = keys(100, 4);
+    // A slow publisher: its snapshot of epoch e1 arrives after the pod left and restarted.
+    bus.subscribe(subjects.snapshot(POD), (m) => {
+      setTimeout(() => {
+        m.respond(
+          encodeSnapshotChunk({
+            pod: POD,
+            model: MODEL,
+            epoch: 'e1',
+            seq: 5,
+            index: 0,
+            last: true,
+            keys: k1,
+            tiers: new Uint8Array(4),
+            depths: new Uint32Array(4),
+          }),
+        );
+        m.respond(new Uint8Array(0));
+      }, 150);
+    });
+    const hb = (epoch: string, lastSeq: number, state: 'up' | 'leaving' = 'up') =>
+      bus.publish(
+        subjects.load(MODEL, POD),
+        encodeHeartbeat({
+          pod: POD,
+          model: MODEL,
+          role: 'both',
+          epoch,
+          ts: Date.now(),
+          state,
+          waiting: 0,
+          running: 0,
+          kvUsage: 0,
+          blockSize: 16,
+          capacityBlocks: 10,
+          lastSeq,
+          intervalMs: 200,
+        }),
+      );
+    hb('e1', 5); // unknown pod with history: snapshot requested
+    await new Promise((res) => setTimeout(res, 20));
+    hb('e1', 5, 'leaving');
+    const k2 = keys(200, 3);
+    bus.publish(
+      subjects.events(MODEL, slotOf(POD)),
+      encodeEventBatch({
+        pod: POD,
+        model: MODEL,
+        epoch: 'e2',
+        seq: 1,
+        ts: Date.now(),
+        events: [{ kind: 'stored', parent: null, keys: k2, tier: 'gpu', depth: 0 }],
+      }),
+    );
+    await until(() => depth(r, k2) === 3);
+    await new Promise((res) => setTimeout(res, 300)); // the stale answer has arrived by now
+    expect(depth(r, k1)).toBe(0);
+    expect(depth(r, k2)).toBe(3);
+    await r.stop();
+  });
+
+  it('drops a batch that does not validate, counts it, and repairs the pod from a snapshot', async () => {
+    const { r, bus } = replica();
+    const pub = new FakePublisher(bus, POD, MODEL).start();
+    pub.heartbeat();
+    pub.store(keys(1, 3));
+    await until(() => depth(r, keys(1, 3)) === 3);
+    pub.store(keys(10, 2), 'gpu', 2 ** 33); // depth out of range: refused at decode
+    pub.store(keys(20, 2)); // the next batch shows the gap
+    await until(() => depth(r, keys(10, 2)) === 2 && depth(r, keys(20, 2)) === 2);
+    expect(r.counts(MODEL).resyncs).toBeGreaterThan(0);
+    expect(pub.snapshotsServed).toBeGreaterThan(0);
+    await r.stop();
+  });
+});
