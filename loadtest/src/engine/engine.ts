@@ -148,9 +148,6 @@ export class EngineModel {
     return this.running.length > 0 || this.waiting.length > 0;
   }
 
-  /** Cached prompt tokens at a request's first admission: set once per request. */
-  readonly firstHitTokens = new Map<string, number>();
-
   metrics(): EngineMetrics {
     return {
       num_requests_waiting: this.waiting.length,
@@ -276,7 +273,6 @@ export class EngineModel {
     this.counters.hits += computed;
     if (s.firstHitTokens < 0) {
       s.firstHitTokens = computed;
-      this.firstHitTokens.set(s.id, computed);
       this.counters.prompt += s.promptLen;
     }
     for (const id of hits) this.pool.touch(id);

@@ -157,7 +157,6 @@ export function runSim(o: SimOptions): SimResult {
   };
 
   const finishStep = (p: number, r: StepResult) => {
-    const e = engines[p]!;
     preemptions += r.preempted;
     for (const id of r.firstTokens) {
       const l = live.get(id);
@@ -171,15 +170,13 @@ export function runSim(o: SimOptions): SimResult {
       const l = live.get(f.id);
       live.delete(f.id);
       tracker.requestFinished(f.id);
-      const hit = e.firstHitTokens.get(f.id) ?? 0;
-      e.firstHitTokens.delete(f.id);
       if (!l) continue;
       if (f.rejected) {
         rejected++;
         continue;
       }
       completed++;
-      hitTokens += hit;
+      hitTokens += f.cachedTokens;
       promptTokens += l.promptTokens;
       outputTokens += f.outputTokens;
       e2e.push(now - l.arrivalMs);
