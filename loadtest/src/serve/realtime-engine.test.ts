@@ -37,7 +37,8 @@ describe('RealtimeEngine (engine model on the real clock)', () => {
   it('delivers each step’s tokens when the step ends, never ahead of the scaled model clock', async () => {
     const steps: StepResult[] = [];
     const engine = new EngineModel({ model: 'm', capacityTokens: 100_000 });
-    const rt = new RealtimeEngine(engine, { timeScale: 20, onStepEnd: (r) => steps.push(r) });
+    // Steps of a few wall ms: the loop's sub-millisecond timer slack stays within the 5 % below.
+    const rt = new RealtimeEngine(engine, { timeScale: 2, onStepEnd: (r) => steps.push(r) });
     const r = recorder();
     const t0 = performance.now();
     rt.submit({ id: 'a', prompt: prompt(300, 1), maxOutputTokens: 12 }, r.sink);
@@ -48,7 +49,7 @@ describe('RealtimeEngine (engine model on the real clock)', () => {
     expect(r.pieces.map((p) => p.length)).toEqual(Array(12).fill(1));
     expect(steps).toHaveLength(12);
     const modelMs = steps.reduce((a, s) => a + s.durationMs, 0);
-    expect(wallMs).toBeGreaterThanOrEqual((0.95 * modelMs) / 20);
+    expect(wallMs).toBeGreaterThanOrEqual((0.95 * modelMs) / 2);
     expect(rt.liveRequests).toBe(0);
     expect(engine.cachedPromptTokens('a')).toBeUndefined(); // the engine holds it no more
   });
