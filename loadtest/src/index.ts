@@ -3,7 +3,14 @@ export type { EngineOptions } from './engine/engine.js';
 export { BlockPool } from './engine/block-pool.js';
 export { LLAMA31_8B_H100, kvBytesPerToken, rooflineLatency } from './engine/latency.js';
 export type { HardwareModel, LatencyModel, StepShape } from './engine/latency.js';
-export type { EngineKvEvent, EngineMetrics, EngineRequest, StepResult } from './engine/types.js';
+export type {
+  EngineKvEvent,
+  EngineMetrics,
+  EngineRequest,
+  FinishedRequest,
+  GeneratedTokens,
+  StepResult,
+} from './engine/types.js';
 export { runSim, toCanonical } from './sim/run-sim.js';
 export type { SimOptions, SimResult } from './sim/run-sim.js';
 export { runSimCli, SIM_USAGE } from './sim/cli.js';
