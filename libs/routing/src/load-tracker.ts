@@ -193,6 +193,7 @@ export function createLoadTracker(options: LoadTrackerOptions): LoadTracker {
     },
 
     requestStarted(pod, id, info) {
+      expire();
       const old = requests.get(id);
       if (old) {
         requests.delete(id);

@@ -5,6 +5,19 @@
  */
 export class TokenizerError extends Error {
   override readonly name = 'TokenizerError';
+  constructor(
+    message: string,
+    options?: {
+      cause?: unknown;
+      /** `media`: the request has parts (images, audio…) only the engine's processor can tokenize. */
+      code?: 'invalid' | 'media';
+    },
+  ) {
+    super(message, options);
+    this.code = options?.code ?? 'invalid';
+  }
+
+  readonly code: 'invalid' | 'media';
 }
 
 /** A model directory that cannot be loaded: missing or malformed tokenizer files. */

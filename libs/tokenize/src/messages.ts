@@ -79,6 +79,7 @@ function contentTexts(content: unknown, i: number): string[] {
     if (field === undefined)
       throw new TokenizerError(
         `${where} has type '${type}': only text parts can be tokenized (media parts need the engine's processor)`,
+        { code: 'media' },
       );
     const text = p[field];
     if (text === undefined || text === null) return; // vLLM skips such parts

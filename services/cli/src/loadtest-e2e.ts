@@ -59,6 +59,8 @@ async function send(url: string, prompt: Uint32Array, maxTokens: number): Promis
     { prompt_tokens?: number; prompt_tokens_details?: { cached_tokens?: number } } | undefined;
   try {
     const res = await fetch(`${url}/v1/completions`, {
+      // A stalled stream must end the request, not the run.
+      signal: AbortSignal.timeout(120_000),
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({
@@ -69,8 +71,10 @@ async function send(url: string, prompt: Uint32Array, maxTokens: number): Promis
         stream_options: { include_usage: true },
       }),
     });
-    if (!res.ok || !res.body)
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
       return { ok: false, ttftMs: NaN, e2eMs: NaN, promptTokens: 0, cachedTokens: 0 };
+    }
     const decoder = new TextDecoder();
     let buf = '';
     for await (const chunk of res.body) {
@@ -163,6 +167,12 @@ export async function runE2e(
 export const E2E_USAGE =
   'kvroute loadtest e2e [--pods 4] [--duration 60] [--rate 6] [--policy default] [--capacity-tokens 1000000] [--json]';
 
+const FLAG: Record<string, string> = {
+  durationS: 'duration',
+  ratePerS: 'rate',
+  capacityTokens: 'capacity-tokens',
+};
+
 export async function runE2eCli(argv: string[]): Promise<number> {
   const { values } = parseArgs({
     args: argv,
@@ -184,6 +194,17 @@ export async function runE2eCli(argv: string[]): Promise<number> {
     capacityTokens: Number(values['capacity-tokens']),
     seed: Number(values.seed),
   };
+  const bad = Object.entries(o).find(
+    ([k, v]) =>
+      typeof v === 'number' &&
+      (!Number.isFinite(v) || v <= 0 || (k === 'pods' && !Number.isInteger(v))),
+  );
+  if (bad) {
+    process.stderr.write(
+      `kvroute loadtest e2e: --${FLAG[bad[0]] ?? bad[0]} must be a positive number\nusage: ${E2E_USAGE}\n`,
+    );
+    return 2;
+  }
   const { realtime, des } = await runE2e(o, (s) => process.stderr.write(`${s}\n`));
   const rows: Record<string, Cell>[] = [];
   const keys = ['hit_rate', 'ttft_p50_ms', 'ttft_p95_ms', 'e2e_p50_ms', 'e2e_p95_ms'] as const;

@@ -58,9 +58,19 @@ async function freeBase(pods: number): Promise<number> {
   throw new Error('no free port range for the simulated pods');
 }
 
-async function waitHttp(url: string, timeoutMs: number, what: string): Promise<void> {
+async function waitHttp(
+  url: string,
+  timeoutMs: number,
+  what: string,
+  child?: ChildProcess,
+): Promise<void> {
   const end = Date.now() + timeoutMs;
   while (Date.now() < end) {
+    if (child && (child.exitCode !== null || child.signalCode !== null)) {
+      throw new Error(
+        `${what} exited (${child.exitCode ?? child.signalCode}) before becoming ready`,
+      );
+    }
     try {
       if ((await fetch(url)).ok) return;
     } catch {
@@ -111,7 +121,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
     const base = await freeBase(o.pods);
     const shards = o.shards ?? 1;
     const tokenizer = shippedTokenizerDir('qwen3');
-    run('sim', [
+    const sim = run('sim', [
       'sim',
       'serve',
       '--pods',
@@ -125,49 +135,55 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       ...(o.capacityTokens ? ['--capacity-tokens', String(o.capacityTokens)] : []),
     ]);
     for (let i = 0; i < o.pods; i++)
-      await waitHttp(`http://127.0.0.1:${base + 3 * i}/health`, 30_000, `simulated pod ${i}`);
+      await waitHttp(`http://127.0.0.1:${base + 3 * i}/health`, 30_000, `simulated pod ${i}`, sim);
     const publisherPorts: number[] = [];
+    const publishers: ChildProcess[] = [];
     for (let i = 0; i < o.pods; i++) {
       const http = base + 3 * i;
       const port = await freePort();
       publisherPorts.push(port);
-      run(`publisher-${i}`, [
-        'publisher',
-        '--nats',
-        natsUrl,
-        '--model',
-        DEMO_MODEL,
-        '--pod',
-        `127.0.0.1:${http}`,
-        '--zmq',
-        `tcp://127.0.0.1:${http + 1}`,
-        '--zmq-replay',
-        `tcp://127.0.0.1:${http + 2}`,
-        '--metrics-url',
-        `http://127.0.0.1:${http}/metrics`,
-        '--port',
-        String(port),
-        '--log-level',
-        'warn',
-      ]);
+      publishers.push(
+        run(`publisher-${i}`, [
+          'publisher',
+          '--nats',
+          natsUrl,
+          '--model',
+          DEMO_MODEL,
+          '--pod',
+          `127.0.0.1:${http}`,
+          '--zmq',
+          `tcp://127.0.0.1:${http + 1}`,
+          '--zmq-replay',
+          `tcp://127.0.0.1:${http + 2}`,
+          '--metrics-url',
+          `http://127.0.0.1:${http}/metrics`,
+          '--port',
+          String(port),
+          '--log-level',
+          'warn',
+        ]),
+      );
     }
     const indexerPorts: number[] = [];
+    const indexers: ChildProcess[] = [];
     for (let s = 0; s < shards; s++) {
       const port = await freePort();
       indexerPorts.push(port);
-      run(`indexer-${s}`, [
-        'indexer',
-        '--nats',
-        natsUrl,
-        '--shards',
-        String(s),
-        '--shard-count',
-        String(shards),
-        '--port',
-        String(port),
-        '--log-level',
-        'warn',
-      ]);
+      indexers.push(
+        run(`indexer-${s}`, [
+          'indexer',
+          '--nats',
+          natsUrl,
+          '--shards',
+          String(s),
+          '--shard-count',
+          String(shards),
+          '--port',
+          String(port),
+          '--log-level',
+          'warn',
+        ]),
+      );
     }
     const config = join(dir, 'router.yaml');
     writeFileSync(
@@ -176,7 +192,7 @@ export async function startStack(o: StackOptions): Promise<Stack> {
         (o.policy ? `    policy: ${JSON.stringify(o.policy)}\n` : ''),
     );
     const routerPort = o.port === 0 ? await freePort() : o.port;
-    run('router', [
+    const router = run('router', [
       'router',
       '--nats',
       natsUrl,
@@ -190,9 +206,15 @@ export async function startStack(o: StackOptions): Promise<Stack> {
       'warn',
     ]);
     for (const p of publisherPorts)
-      await waitHttp(`http://127.0.0.1:${p}/readyz`, 30_000, 'publisher');
-    for (const p of indexerPorts) await waitHttp(`http://127.0.0.1:${p}/readyz`, 30_000, 'indexer');
-    await waitHttp(`http://127.0.0.1:${routerPort}/readyz`, 30_000, 'router');
+      await waitHttp(
+        `http://127.0.0.1:${p}/readyz`,
+        30_000,
+        'publisher',
+        publishers[publisherPorts.indexOf(p)],
+      );
+    for (const [i, p] of indexerPorts.entries())
+      await waitHttp(`http://127.0.0.1:${p}/readyz`, 30_000, 'indexer', indexers[i]);
+    await waitHttp(`http://127.0.0.1:${routerPort}/readyz`, 30_000, 'router', router);
     return { url: `http://127.0.0.1:${routerPort}`, natsUrl, processes, stop };
   } catch (e) {
     await stop();

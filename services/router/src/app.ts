@@ -1,6 +1,7 @@
 import type { Registry } from '@kvroute/runtime';
 import { Hono } from 'hono';
 import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { bodyLimit } from 'hono/body-limit';
 import { errorBody, RouteError } from './errors.js';
 import type { Gateway } from './gateway.js';
@@ -45,7 +46,11 @@ export function createApp({ router, gateway, registry, maxBodyBytes }: AppDeps):
   app.onError((err, c) => {
     if (err instanceof RouteError) {
       router.metrics.errors.inc({ status: String(err.status) });
-      return c.json(errorBody(err.message, err.type, err.code ?? err.status), err.status);
+      // 499 (client closed the request) is nginx's convention; Hono's types list only IANA codes.
+      return c.json(
+        errorBody(err.message, err.type, err.code ?? err.status),
+        err.status as ContentfulStatusCode,
+      );
     }
     router.metrics.errors.inc({ status: '500' });
     return c.json(errorBody('internal error', 'internal_error', 500), 500);
@@ -66,7 +71,7 @@ export function createApp({ router, gateway, registry, maxBodyBytes }: AppDeps):
   app.post('/v1/route', limit, async (c) => {
     const { raw } = await readJson(c);
     const explain = c.req.query('explain') === '1' || c.req.query('explain') === 'true';
-    const r = await router.route(parseRouteRequest(raw, 'route'), explain);
+    const r = await router.route(parseRouteRequest(raw, 'route'), explain, 'estimated');
     c.header(DESTINATION_HEADER, r.decision.pod);
     return c.json({
       pod: r.decision.pod,

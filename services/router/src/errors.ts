@@ -2,7 +2,7 @@
 export class RouteError extends Error {
   override name = 'RouteError';
   constructor(
-    readonly status: 400 | 404 | 413 | 422 | 502 | 503 | 504,
+    readonly status: 400 | 404 | 413 | 422 | 499 | 502 | 503 | 504,
     message: string,
     readonly type: string = status < 500 ? 'invalid_request_error' : 'service_unavailable',
     readonly code: string | null = null,

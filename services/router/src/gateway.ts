@@ -20,10 +20,13 @@ export interface GatewayOptions {
   upstreamTimeoutMs: number;
 }
 
+/** undici reports failures as a TypeError whose cause carries a code. */
+function errorCode(err: unknown): string | undefined {
+  return (err as { cause?: { code?: string } })?.cause?.code ?? (err as { code?: string })?.code;
+}
+
 function isConnectFailure(err: unknown): boolean {
-  // undici reports refused/unreachable/timed-out connects as a TypeError whose cause has a code.
-  const cause = (err as { cause?: { code?: string } })?.cause;
-  const code = cause?.code ?? (err as { code?: string })?.code;
+  const code = errorCode(err);
   return (
     code === 'ECONNREFUSED' ||
     code === 'ECONNRESET' ||
@@ -71,6 +74,8 @@ export class Gateway {
     incoming.headers.forEach((v, k) => {
       if (!HOP.has(k.toLowerCase())) headers.set(k, v);
     });
+    // fetch would decompress the body but keep its content-encoding header: ask for it plain.
+    headers.set('accept-encoding', 'identity');
     const pods = [route.decision.pod, ...route.decision.fallbacks];
     const failures: string[] = [];
     for (let i = 0; i < pods.length; i++) {
@@ -90,16 +95,24 @@ export class Gateway {
           this.router.finished(route.requestId);
           this.router.metrics.upstream.inc({ outcome: 'client_aborted' });
           throw new RouteError(
-            400,
+            499,
             'client closed the request',
             'invalid_request_error',
             'client_closed',
           );
         }
-        if (isConnectFailure(err)) {
-          failures.push(
-            `${pod}: ${(err as { cause?: { code?: string } }).cause?.code ?? String(err)}`,
+        if (errorCode(err) === 'UND_ERR_HEADERS_TIMEOUT') {
+          this.router.finished(route.requestId);
+          this.router.metrics.upstream.inc({ outcome: 'timeout' });
+          throw new RouteError(
+            504,
+            `pod ${pod} did not start answering within ${this.options.upstreamTimeoutMs} ms`,
+            'upstream_error',
+            'upstream_timeout',
           );
+        }
+        if (isConnectFailure(err)) {
+          failures.push(`${pod}: ${errorCode(err) ?? String(err)}`);
           this.router.metrics.upstream.inc({ outcome: 'connect_failed' });
           continue;
         }
@@ -107,12 +120,15 @@ export class Gateway {
         this.router.metrics.upstream.inc({ outcome: 'failed' });
         throw new RouteError(
           502,
-          `pod ${pod} failed: ${String((err as Error).message ?? err)}`,
+          `pod ${pod} failed: ${errorCode(err) ?? String((err as Error).message ?? err)}`,
           'upstream_error',
           'upstream_failed',
         );
       }
-      this.router.metrics.upstream.inc({ outcome: 'ok' });
+      const s = upstream.status;
+      this.router.metrics.upstream.inc({
+        outcome: s >= 500 ? 'http_5xx' : s >= 400 ? 'http_4xx' : 'ok',
+      });
       return this.relay(upstream, pod, route.requestId);
     }
     this.router.finished(route.requestId);
@@ -127,7 +143,8 @@ export class Gateway {
   private relay(upstream: Response, pod: string, requestId: string): Response {
     const out = new Headers();
     upstream.headers.forEach((v, k) => {
-      if (!HOP.has(k.toLowerCase())) out.set(k, v);
+      const h = k.toLowerCase();
+      if (!HOP.has(h) && h !== 'content-encoding') out.set(k, v);
     });
     out.set('x-kvroute-pod', pod);
     if (!upstream.body) {

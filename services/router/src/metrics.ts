@@ -37,7 +37,7 @@ export function routerMetrics(registry: Registry) {
     }),
     lookupTimeouts: new Counter({
       name: 'kvroute_router_lookup_timeouts_total',
-      help: 'index shards that did not answer in time (remote mode)',
+      help: 'remote index: shards that timed out (kind=timeout) or had no live replica or responder (kind=missing)',
       labelNames: ['kind'],
       registers: r,
     }),

@@ -11,7 +11,7 @@ import type {
   PodScore,
   RequestInfo,
 } from '@kvroute/routing';
-import { createLoadTracker, createPolicy } from '@kvroute/routing';
+import { createLoadTracker, createPolicy, TTFT_DEFAULTS } from '@kvroute/routing';
 import type { Bus, BusSubscription, Logger, Registry } from '@kvroute/runtime';
 import { rateLimited } from '@kvroute/runtime';
 import { IndexReplica } from '@kvroute/runtime/replica';
@@ -62,6 +62,8 @@ export interface RouteResult {
   partial: boolean;
   /** What the in-flight accounting holds for this request (moved along on a retry). */
   info: RequestInfo;
+  /** The request's block keys (moved along on a retry). */
+  keys: KeySeq;
   scores?: PodScore[];
 }
 
@@ -183,7 +185,11 @@ export class Router {
     return ix;
   }
 
-  /** Token ids of the request, or null when only approximate keys are possible. */
+  /**
+   * Token ids of the request, or pseudo-tokens (approximate mode) when the
+   * model has no tokenizer or the request has parts only the engine can
+   * tokenize (images, audio).
+   */
   private tokens(req: RouteRequest): { ids: ArrayLike<number>; mode: 'tokens' | 'approximate' } {
     if (req.tokenIds) return { ids: req.tokenIds, mode: 'tokens' };
     const tok = this.deps.tokenizers.get(req.model);
@@ -206,13 +212,25 @@ export class Router {
       }
       return { ids: approximateTokens(canonicalChatText(messages)), mode: 'approximate' };
     } catch (e) {
+      if (e instanceof TokenizerError && e.code === 'media' && req.messages) {
+        return { ids: approximateTokens(canonicalChatText(req.messages)), mode: 'approximate' };
+      }
       if (e instanceof TokenizerError) throw new RouteError(400, e.message);
       throw e;
     }
   }
 
-  /** Decides where one request goes. Throws RouteError for requests that cannot be routed. */
-  async route(req: RouteRequest, explain = false): Promise<RouteResult> {
+  /**
+   * Decides where one request goes. Throws RouteError for requests that cannot be routed.
+   * `lifetime: 'estimated'` (the pick API, whose callers may never report back) ends the
+   * request's in-flight accounting after its estimated prefill and generation time unless
+   * `/v1/route/done` ends it sooner; the gateway tracks the real lifetime.
+   */
+  async route(
+    req: RouteRequest,
+    explain = false,
+    lifetime: 'tracked' | 'estimated' = 'tracked',
+  ): Promise<RouteResult> {
     const t0 = performance.now();
     const model = req.model;
     let live = this.tracker.live(model).filter((p) => p.role !== 'decode');
@@ -328,12 +346,17 @@ export class Router {
       expectedOutputTokens,
     };
     this.tracker.requestStarted(decision.pod, requestId, info);
+    if (lifetime === 'estimated') this.expireLater(requestId, info);
 
     this.metrics.decisions.inc({ model, policy: decision.policy, pod: decision.pod });
-    this.metrics.requestBlocks.inc({ model }, totalBlocks);
-    this.metrics.matchedBlocks.inc({ model }, matchedBlocks);
-    if (totalBlocks > 0) this.metrics.hitRatio.observe({ model }, matchedBlocks / totalBlocks);
-    if (mode === 'approximate') this.metrics.approximate.inc({ model });
+    if (mode === 'approximate') {
+      // Pseudo-blocks are not engine blocks: kept out of the hit-ratio series.
+      this.metrics.approximate.inc({ model });
+    } else {
+      this.metrics.requestBlocks.inc({ model }, totalBlocks);
+      this.metrics.matchedBlocks.inc({ model }, matchedBlocks);
+      if (totalBlocks > 0) this.metrics.hitRatio.observe({ model }, matchedBlocks / totalBlocks);
+    }
     this.metrics.decisionSeconds.observe((performance.now() - t0) / 1000);
     return {
       decision,
@@ -346,14 +369,38 @@ export class Router {
       approximateBlocks,
       partial,
       info,
+      keys,
       ...(decision.scores ? { scores: decision.scores } : {}),
     };
   }
 
-  /** The gateway retried on another pod: move the request's accounting there. */
+  /**
+   * The gateway retried on another pod: move the request's accounting there,
+   * and mark the prefix on it (the first choice never received the request).
+   */
   moved(result: RouteResult, pod: string): void {
     this.tracker.requestFinished(result.requestId);
-    this.tracker.requestStarted(pod, result.requestId, result.info);
+    const info = { ...result.info, uncachedTokens: result.info.promptTokens };
+    this.tracker.requestStarted(pod, result.requestId, info);
+    if (
+      result.keys.length > 0 &&
+      result.mode === 'tokens' &&
+      this.deps.options.speculativeTtlMs > 0
+    ) {
+      const ttl = this.deps.options.speculativeTtlMs;
+      if (this.replica)
+        this.replica.model(result.model)?.index.addSpeculative(pod, result.keys, ttl);
+      else this.indexFor(this.local, result.model, ttl).addSpeculative(pod, result.keys, ttl);
+    }
+  }
+
+  /** Ends a pick-API request's accounting after its estimated prefill and generation time. */
+  private expireLater(id: string, info: RequestInfo): void {
+    const p = TTFT_DEFAULTS;
+    const prefillMs = info.uncachedTokens * p.prefillMsPerToken + p.stepMs;
+    const totalMs = prefillMs + (info.expectedOutputTokens ?? 0) * p.stepMs;
+    setTimeout(() => this.tracker.firstToken(id), prefillMs).unref();
+    setTimeout(() => this.tracker.requestFinished(id), totalMs).unref();
   }
 
   firstToken(requestId: string): void {

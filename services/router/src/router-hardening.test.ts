@@ -1,0 +1,171 @@
+import { createServer } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { createBlockKeyer } from '@kvroute/block-keys';
+import {
+  createLogger,
+  createMemoryBus,
+  createRegistry,
+  FakePublisher,
+  serveHttp,
+} from '@kvroute/runtime';
+import { createModelTokenizer } from '@kvroute/tokenize';
+import { tinyTokenizerFiles } from '@kvroute/tokenize/testing';
+import { describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL_SETTINGS } from './config.js';
+import { createRouterService } from './service.js';
+
+const MODEL = 'm';
+const log = createLogger('test', 'silent');
+const options = {
+  index: 'embedded' as const,
+  podTimeoutMs: 3000,
+  lookupTimeoutMs: 100,
+  speculativeTtlMs: 5000,
+  memoryBudgetBytes: 1 << 26,
+  maxBodyBytes: 1 << 20,
+  connectTimeoutMs: 500,
+  upstreamTimeoutMs: 300,
+};
+
+/** A pod that answers however `handle` says, recording request headers. */
+async function pod(handle: (req: IncomingMessage, res: ServerResponse) => void) {
+  const seen: Record<string, string | string[] | undefined>[] = [];
+  const server = createServer((req, res) => {
+    seen.push(req.headers);
+    req.resume();
+    req.on('end', () => handle(req, res));
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
+    seen,
+    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
+  };
+}
+
+async function gatewayTo(address: string) {
+  const svc = await createRouterService({
+    bus: null,
+    log,
+    registry: createRegistry(),
+    keyer: createBlockKeyer(),
+    tokenizers: new Map(),
+    config: {
+      defaults: DEFAULT_MODEL_SETTINGS,
+      models: { [MODEL]: { ...DEFAULT_MODEL_SETTINGS, pods: [address] } },
+    },
+    options,
+  });
+  return { svc, http: await serveHttp(svc.app, 0, '127.0.0.1') };
+}
+
+describe('router hardening', () => {
+  it('relays a compressed upstream answer as what it is, and asks pods for plain bodies', async () => {
+    const p = await pod((req, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(gzipSync(JSON.stringify({ ok: true })));
+    });
+    const g = await gatewayTo(p.address);
+    try {
+      const res = await fetch(`${g.http.url}/v1/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: MODEL, prompt: 'hi' }),
+        headers: { 'accept-encoding': 'gzip' },
+      });
+      expect(res.status).toBe(200);
+      expect(res.headers.get('content-encoding')).toBeNull();
+      expect(await res.json()).toEqual({ ok: true });
+      expect(p.seen[0]!['accept-encoding']).toBe('identity');
+    } finally {
+      await g.http.close();
+      await g.svc.stop();
+      await p.close();
+    }
+  });
+
+  it('answers 504 when the pod accepts the request but never starts answering', async () => {
+    const p = await pod(() => undefined);
+    const g = await gatewayTo(p.address);
+    try {
+      const res = await fetch(`${g.http.url}/v1/completions`, {
+        method: 'POST',
+        body: JSON.stringify({ model: MODEL, prompt: 'hi' }),
+      });
+      expect(res.status).toBe(504);
+      expect(await res.json()).toMatchObject({
+        error: { type: 'upstream_error', code: 'upstream_timeout' },
+      });
+      expect(g.svc.router.tracker.live(MODEL)[0]!.inFlight).toBe(0);
+    } finally {
+      await g.http.close();
+      await g.svc.stop();
+      await p.close();
+    }
+  });
+
+  it('lets a pick-API request leave the in-flight count after its estimated lifetime', async () => {
+    const bus = createMemoryBus();
+    const svc = await createRouterService({
+      bus,
+      log,
+      registry: createRegistry(),
+      keyer: createBlockKeyer(),
+      tokenizers: new Map(),
+      config: { defaults: DEFAULT_MODEL_SETTINGS, models: {} },
+      options,
+    });
+    const pub = new FakePublisher(bus, 'a:1', MODEL).start();
+    pub.heartbeat();
+    await new Promise((r) => setTimeout(r, 20));
+    const res = await svc.app.request('/v1/route', {
+      method: 'POST',
+      body: JSON.stringify({ model: MODEL, token_ids: [1, 2, 3], max_tokens: 2 }),
+    });
+    expect(res.status).toBe(200);
+    expect(svc.router.tracker.live(MODEL)[0]!.inFlight).toBe(1);
+    const end = Date.now() + 2000;
+    while (svc.router.tracker.live(MODEL)[0]!.inFlight !== 0 && Date.now() < end)
+      await new Promise((r) => setTimeout(r, 10));
+    expect(svc.router.tracker.live(MODEL)[0]!.inFlight).toBe(0);
+    await svc.stop();
+  });
+
+  it('routes a chat with image parts in approximate mode instead of refusing it', async () => {
+    const bus = createMemoryBus();
+    const svc = await createRouterService({
+      bus,
+      log,
+      registry: createRegistry(),
+      keyer: createBlockKeyer(),
+      tokenizers: new Map([[MODEL, createModelTokenizer(tinyTokenizerFiles(), { model: MODEL })]]),
+      config: { defaults: DEFAULT_MODEL_SETTINGS, models: {} },
+      options,
+    });
+    const pub = new FakePublisher(bus, 'a:1', MODEL).start();
+    pub.heartbeat();
+    await new Promise((r) => setTimeout(r, 20));
+    const messages = [
+      {
+        role: 'user',
+        content: [
+          { type: 'text', text: 'What is in this picture?' },
+          { type: 'image_url', image_url: { url: 'http://x/y.png' } },
+        ],
+      },
+    ];
+    const res = await svc.app.request('/v1/route', {
+      method: 'POST',
+      body: JSON.stringify({ model: MODEL, messages }),
+    });
+    expect(res.status).toBe(200);
+    expect(((await res.json()) as { mode: string }).mode).toBe('approximate');
+    const bad = await svc.app.request('/v1/route', {
+      method: 'POST',
+      body: JSON.stringify({ model: MODEL, messages: [{ role: 'user', content: 5 }] }),
+    });
+    expect(bad.status).toBe(400);
+    await svc.stop();
+  });
+});
