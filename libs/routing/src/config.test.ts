@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parsePolicyConfig } from './config.js';
 import { PolicyConfigError } from './errors.js';
 import { createPolicy } from './policy.js';
+import { makePicker, makeScorer } from './registry.js';
 
 function fieldOf(f: () => unknown): string {
   try {
@@ -60,5 +61,18 @@ describe('policy config', () => {
         createPolicy({ scorers: [{ name: 'ttft', weight: 1, params: { stepMs: 'x' } }] }),
       ),
     ).toBe('scorers[0].params.stepMs');
+  });
+
+  it('rejects Object.prototype names like any other unknown name', () => {
+    for (const name of ['constructor', 'toString', '__proto__', 'hasOwnProperty']) {
+      expect(fieldOf(() => parsePolicyConfig({ preset: name }))).toBe('preset');
+      expect(fieldOf(() => parsePolicyConfig({ scorers: [{ name, weight: 1 }] }))).toBe(
+        'scorers[0].name',
+      );
+      expect(fieldOf(() => parsePolicyConfig({ picker: { name } }))).toBe('picker.name');
+      expect(() => parsePolicyConfig({ preset: name })).toThrow(/unknown preset/);
+      expect(fieldOf(() => makeScorer(name, undefined, 'scorers[0]'))).toBe('scorers[0].name');
+      expect(fieldOf(() => makePicker(name, undefined, 'picker'))).toBe('picker.name');
+    }
   });
 });

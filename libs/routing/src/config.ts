@@ -1,6 +1,6 @@
 import { PolicyConfigError } from './errors.js';
 import { PRESETS } from './presets.js';
-import { pickers, scorers } from './registry.js';
+import { own, pickers, scorers } from './registry.js';
 import type { PickerConfig, PolicyConfig, PresetName, ScorerConfig } from './types.js';
 
 const isObject = (v: unknown): v is Record<string, unknown> =>
@@ -30,7 +30,7 @@ export function parsePolicyConfig(raw: unknown): PolicyConfig {
   onlyKeys(raw, ['preset', 'scorers', 'picker'], '');
   const out: PolicyConfig = {};
   if (raw.preset !== undefined) {
-    if (typeof raw.preset !== 'string' || !(raw.preset in PRESETS)) {
+    if (typeof raw.preset !== 'string' || !own(PRESETS, raw.preset)) {
       throw new PolicyConfigError(
         'preset',
         `unknown preset ${JSON.stringify(raw.preset)} (known: ${Object.keys(PRESETS).join(', ')})`,
@@ -44,7 +44,7 @@ export function parsePolicyConfig(raw: unknown): PolicyConfig {
       const f = `scorers[${i}]`;
       if (!isObject(s)) throw new PolicyConfigError(f, 'must be an object');
       onlyKeys(s, ['name', 'weight', 'params'], f);
-      if (typeof s.name !== 'string' || !(s.name in scorers)) {
+      if (typeof s.name !== 'string' || !own(scorers, s.name)) {
         throw new PolicyConfigError(
           `${f}.name`,
           `unknown scorer ${JSON.stringify(s.name)} (known: ${Object.keys(scorers).join(', ')})`,
@@ -61,7 +61,7 @@ export function parsePolicyConfig(raw: unknown): PolicyConfig {
     const p = raw.picker;
     if (!isObject(p)) throw new PolicyConfigError('picker', 'must be an object');
     onlyKeys(p, ['name', 'params'], 'picker');
-    if (typeof p.name !== 'string' || !(p.name in pickers)) {
+    if (typeof p.name !== 'string' || !own(pickers, p.name)) {
       throw new PolicyConfigError(
         'picker.name',
         `unknown picker ${JSON.stringify(p.name)} (known: ${Object.keys(pickers).join(', ')})`,

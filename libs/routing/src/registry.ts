@@ -16,6 +16,15 @@ import { TTFT_DEFAULTS, ttftScorer } from './scorers/ttft.js';
 
 type Factory<T> = (params: Params) => T;
 
+/**
+ * The table's own entry for `name`, or undefined. `name in table` and a bare
+ * `table[name]` would also find Object.prototype members ('constructor',
+ * 'toString'), which pass validation and then fail on every pick.
+ */
+export function own<T>(table: Readonly<Record<string, T>>, name: string): T | undefined {
+  return Object.hasOwn(table, name) ? table[name] : undefined;
+}
+
 const noParams =
   <T>(make: () => T): Factory<T> =>
   (p) => {
@@ -84,7 +93,7 @@ export function makeScorer(
   params: Record<string, unknown> | undefined,
   field: string,
 ): Scorer {
-  const f = scorers[name];
+  const f = own(scorers, name);
   if (!f)
     throw new PolicyConfigError(
       `${field}.name`,
@@ -98,7 +107,7 @@ export function makePicker(
   params: Record<string, unknown> | undefined,
   field: string,
 ): Picker {
-  const f = pickers[name];
+  const f = own(pickers, name);
   if (!f)
     throw new PolicyConfigError(
       `${field}.name`,
