@@ -29,6 +29,9 @@ describe('policy config', () => {
       createPolicy({ preset: 'dynamo', picker: { name: 'softmax', params: { temperature: 0.5 } } })
         .name,
     ).toBe('dynamo');
+    expect(createPolicy({ preset: 'llm-d', scorers: [{ name: 'queue', weight: 1 }] }).name).toBe(
+      'llm-d',
+    );
   });
 
   it('names the bad field', () => {

@@ -22,7 +22,8 @@ export function createPolicy(config: PolicyConfig, options: { seed?: number } = 
   }));
   const picker: Picker = makePicker(pickerCfg.name, pickerCfg.params, 'picker');
   const rng = createRng(options.seed ?? 1);
-  const name = c.preset && !c.scorers && !c.picker ? c.preset : (c.preset ?? 'custom');
+  // A preset keeps its name when parts are overridden: the name says where the policy started.
+  const name = c.preset ?? 'custom';
 
   return {
     name,
