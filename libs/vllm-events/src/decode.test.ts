@@ -55,6 +55,27 @@ describe('decodeVllmBatch', () => {
     expect(decodeVllmBatch(map).events).toEqual([{ type: 'AllBlocksCleared' }]);
   });
 
+  it('skips unknown ints of any width, u64 and i64 beyond 2^53 included', () => {
+    const big = [2n ** 64n - 1n, 2n ** 63n, -(2n ** 63n), 2n ** 53n];
+    // after the four known optional fields (extra_keys … kv_cache_spec_sliding_window)
+    const trailing = [null, null, null, null, ...big];
+    expect(decodeVllmBatch(stored([1], [1, 2], trailing)).events).toHaveLength(1);
+    const st = {
+      type: 'BlockStored',
+      block_hashes: [1],
+      parent_block_hash: null,
+      token_ids: [1, 2],
+    };
+    const map = packr.pack({
+      ts: 1,
+      future: 2n ** 63n,
+      events: [
+        { ...st, block_size: 2, future_hash: 2n ** 64n - 1n, nested: [{ x: -(2n ** 62n) }] },
+      ],
+    });
+    expect(decodeVllmBatch(map).events).toHaveLength(1);
+  });
+
   it('rejects a batch with trailing bytes, lengths beyond the payload and deep garbage', () => {
     const ok = stored([1], []);
     expect(reason(Uint8Array.from([...ok, 0]))).toBe('msgpack $');
@@ -82,6 +103,12 @@ describe('decodeVllmBatch', () => {
   it('checks extra keys are per block', () => {
     const ok = decodeVllmBatch(stored([1, 2], [], [[['img', 0], null]]));
     expect(ok.events[0]).toMatchObject({ extraKeys: [['img', 0], null] });
+    const big = decodeVllmBatch(
+      stored([1], [], [[['img', 2n ** 63n, 2n ** 64n - 1n, -(2n ** 63n)]]]),
+    );
+    expect(big.events[0]).toMatchObject({
+      extraKeys: [['img', 2n ** 63n, 2n ** 64n - 1n, -(2n ** 63n)]],
+    });
     expect(reason(stored([1, 2], [], [[['img', 0]]]))).toBe('wrong-type $.events[0].extra_keys');
     expect(reason(stored([1], [], [['x']]))).toBe('wrong-type $.events[0].extra_keys[0]');
   });

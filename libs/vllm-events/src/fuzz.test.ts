@@ -11,6 +11,28 @@ const fixtures = new URL('../fixtures/', import.meta.url);
 const valid = readdirSync(fixtures)
   .filter((f) => /^[abc]-.*\.msgpack$/.test(f))
   .map((f) => new Uint8Array(readFileSync(new URL(f, fixtures))));
+// A newer engine's payload: unknown u64 fields beyond 2^53 at batch and event level, big extra keys.
+valid.push(
+  Uint8Array.from(
+    new Packr({ useRecords: false }).pack({
+      ts: 1.5,
+      future_u64: 2n ** 64n - 1n,
+      events: [
+        {
+          type: 'BlockStored',
+          block_hashes: [2n ** 63n + 1n, 2],
+          parent_block_hash: null,
+          token_ids: [1, 2, 3, 4],
+          block_size: 2,
+          lora_id: null,
+          medium: 'GPU',
+          extra_keys: [['img', 2n ** 63n], null],
+          future_hash: 2n ** 63n,
+        },
+      ],
+    }),
+  ),
+);
 
 /** A small deterministic PRNG so a failing input can be reproduced from its seed. */
 function rng(seed: number): () => number {
@@ -122,6 +144,15 @@ const hashSeqArb = (min: number, max: number) =>
   });
 const opt = <T>(a: fc.Arbitrary<T>) => fc.option(a, { nil: null });
 
+/**
+ * An extra key as the decoder returns it: strings, safe ints as numbers, and
+ * 64-bit ints (which msgpackr packs as int64/uint64) as bigints up to 2^64.
+ */
+const extraKeyArb = fc.oneof(
+  fc.string({ maxLength: 8 }),
+  fc.maxSafeInteger(),
+  fc.bigInt({ min: -(2n ** 63n), max: 2n ** 64n - 1n }),
+);
 const storedArb = fc
   .record({
     hashes: hashSeqArb(1, 4),
@@ -132,6 +163,13 @@ const storedArb = fc
     medium: opt(fc.constantFrom('GPU', 'CPU', 'DISK')),
     loraName: opt(fc.string({ maxLength: 8 })),
     groupIdx: opt(fc.nat(3)),
+    extra: fc.boolean(),
+    extraKeys: fc.array(opt(fc.array(extraKeyArb, { maxLength: 3 })), {
+      minLength: 4,
+      maxLength: 4,
+    }),
+    specKind: opt(fc.constantFrom('full_attention', 'sliding_window', 'mamba')),
+    window: opt(fc.nat(1 << 20)),
     seed: fc.nat(),
   })
   .map((r): VllmEvent => ({
@@ -148,10 +186,10 @@ const storedArb = fc
     loraId: r.loraId,
     medium: r.medium,
     loraName: r.loraName,
-    extraKeys: null,
+    extraKeys: r.extra ? r.extraKeys.slice(0, r.hashes.length / 2) : null,
     groupIdx: r.groupIdx,
-    kvCacheSpecKind: null,
-    kvCacheSpecSlidingWindow: null,
+    kvCacheSpecKind: r.specKind,
+    kvCacheSpecSlidingWindow: r.window,
   }));
 const removedArb = fc
   .record({

@@ -101,9 +101,13 @@ export function skipValue(r: Reader, path: string): void {
       case Kind.Bool:
         r.pos++;
         break;
-      case Kind.Int:
-        r.int(path);
+      case Kind.Int: {
+        // By header size, with no range check: an unknown field may hold any u64 or i64.
+        const h = b <= 0x7f || b >= 0xe0 ? 1 : 1 + (1 << (b & 0x03));
+        r.need(h, path);
+        r.pos += h;
         break;
+      }
       case Kind.Float:
         r.need(b === 0xca ? 5 : 9, path);
         r.pos += b === 0xca ? 5 : 9;

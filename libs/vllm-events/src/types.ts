@@ -17,7 +17,11 @@ export interface BlockStored {
   /** Storage tier as the engine names it ("GPU", "CPU", …); null on engines that predate tiers. */
   medium: string | null;
   loraName: string | null;
-  /** Per block: the engine's extra hash keys (multimodal ids, LoRA name, cache salt…), or null. */
+  /**
+   * Per block: the engine's extra hash keys (multimodal ids, LoRA name, cache salt…), or null.
+   * Ints packed in 64-bit msgpack form (int64/uint64, any value up to 2^64) are bigints; narrower
+   * ones are numbers.
+   */
   extraKeys: ReadonlyArray<readonly unknown[] | null> | null;
   groupIdx: number | null;
   kvCacheSpecKind: string | null;
