@@ -76,6 +76,26 @@ describe('decodeVllmBatch', () => {
     expect(decodeVllmBatch(map).events).toHaveLength(1);
   });
 
+  it('matches keys and tags written as str8, str16 or str32 (valid non-minimal msgpack)', () => {
+    const ascii = (s: string) => [...Buffer.from(s)];
+    const forms = [
+      (s: string) => [0xd9, s.length, ...ascii(s)],
+      (s: string) => [0xda, 0, s.length, ...ascii(s)],
+      (s: string) => [0xdb, 0, 0, 0, s.length, ...ascii(s)],
+    ];
+    for (const str of forms) {
+      // {ts: 1, events: [{type: 'BlockRemoved', block_hashes: [7], medium: 'GPU'}]}
+      const payload = Uint8Array.from([
+        ...[0x82, ...str('ts'), 1, ...str('events'), 0x91, 0x83],
+        ...[...str('type'), ...str('BlockRemoved'), ...str('block_hashes'), 0x91, 7],
+        ...[...str('medium'), ...str('GPU')],
+      ]);
+      expect(decodeVllmBatch(payload).events).toEqual([
+        { type: 'BlockRemoved', blockHashes: Uint32Array.of(7, 0), medium: 'GPU', groupIdx: null },
+      ]);
+    }
+  });
+
   it('rejects a batch with trailing bytes, lengths beyond the payload and deep garbage', () => {
     const ok = stored([1], []);
     expect(reason(Uint8Array.from([...ok, 0]))).toBe('msgpack $');

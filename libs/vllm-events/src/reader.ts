@@ -106,8 +106,14 @@ export class Reader {
       this.need(2, field);
       n = this.buf[this.pos + 1]!;
       h = 2;
-    } else if (b === 0xda || b === 0xdb) {
-      return this.tryStr(field) === null ? -2 : -1;
+    } else if (b === 0xda) {
+      this.need(3, field);
+      n = this.u16(this.pos + 1);
+      h = 3;
+    } else if (b === 0xdb) {
+      this.need(5, field);
+      n = this.u32(this.pos + 1);
+      h = 5;
     } else {
       return -2;
     }
