@@ -9,3 +9,11 @@ export class PolicyConfigError extends Error {
     super(`${field}: ${message}`, options);
   }
 }
+
+/**
+ * `pick` was given no candidate that may take a request: none at all, or only
+ * decode-only pods. A RangeError, as the empty-candidates case always was.
+ */
+export class NoCandidateError extends RangeError {
+  override readonly name = 'NoCandidateError';
+}

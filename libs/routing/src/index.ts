@@ -1,7 +1,7 @@
 export { createLoadTracker } from './load-tracker.js';
 export { createPolicy } from './policy.js';
 export { parsePolicyConfig } from './config.js';
-export { PolicyConfigError } from './errors.js';
+export { NoCandidateError, PolicyConfigError } from './errors.js';
 export { createRng } from './rng.js';
 export type { Rng } from './rng.js';
 export { PRESETS } from './presets.js';

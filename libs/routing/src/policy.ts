@@ -4,6 +4,7 @@ import { makePicker, makeScorer } from './registry.js';
 import { createRng } from './rng.js';
 import type { Scorer } from './scorers/scorer.js';
 import { parsePolicyConfig } from './config.js';
+import { NoCandidateError } from './errors.js';
 import type { Decision, PodScore, PodState, Policy, PolicyConfig, RouteInput } from './types.js';
 
 /**
@@ -28,10 +29,14 @@ export function createPolicy(config: PolicyConfig, options: { seed?: number } = 
   return {
     name,
     pick(input: RouteInput, candidates: readonly PodState[], explain = false): Decision {
-      if (candidates.length === 0) throw new RangeError('pick needs at least one candidate');
-      // Decode-only pods never take a request through pick; keep them only if nothing else is left.
-      const usable = candidates.filter((p) => p.role !== 'decode');
-      const pods = usable.length > 0 ? usable : candidates;
+      if (candidates.length === 0) throw new NoCandidateError('pick needs at least one candidate');
+      // Decode-only pods never take a request through pick, not even as the last resort.
+      const pods = candidates.some((p) => p.role === 'decode')
+        ? candidates.filter((p) => p.role !== 'decode')
+        : candidates;
+      if (pods.length === 0) {
+        throw new NoCandidateError('pick needs a candidate that is not decode-only');
+      }
       const totals = new Float64Array(pods.length);
       const parts: Record<string, number>[] | undefined = explain
         ? pods.map(() => ({}))

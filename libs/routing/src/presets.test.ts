@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { NoCandidateError } from './errors.js';
 import { createPolicy } from './policy.js';
 import { pod, request } from './testing/fixtures.js';
 import type { PodState, PresetName } from './types.js';
@@ -37,6 +38,14 @@ describe('every preset', () => {
       expect(d.pod).toBe('p1');
       expect(d.fallbacks).toEqual([]);
     }
+  });
+
+  it.each(presets)('%s refuses candidates that are all decode-only, or none', (preset) => {
+    const policy = createPolicy({ preset });
+    const decodeOnly = [pod('d0', { role: 'decode' }), pod('d1', { role: 'decode' })];
+    expect(() => policy.pick(request(4, { d0: 4 }), decodeOnly)).toThrow(NoCandidateError);
+    expect(() => policy.pick(request(4), [])).toThrow(NoCandidateError);
+    expect(() => policy.pick(request(4), [])).toThrow(RangeError);
   });
 });
 

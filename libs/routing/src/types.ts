@@ -76,9 +76,10 @@ export interface Decision {
 }
 
 /**
- * Picks a pod for one request. Candidates are non-empty, already filtered
- * (live, role, model) and sorted by name; `pick` may keep internal state
- * (round-robin position, random stream) but never does I/O.
+ * Picks a pod for one request. Candidates are already filtered (live, model)
+ * and sorted by name; decode-only pods among them are skipped, and when none
+ * is left (or none was given) `pick` throws NoCandidateError. `pick` may keep
+ * internal state (round-robin position, random stream) but never does I/O.
  */
 export interface Policy {
   readonly name: string;
