@@ -23,6 +23,11 @@ describe('KeySeq', () => {
     expect(keyAt(keySeqFrom([12345]), 0)).toBe(12345n);
   });
 
+  it('prints signed halves as their u32 form', () => {
+    expect(keyToHex(-1, 0)).toBe('00000000ffffffff');
+    expect(keyToHex(5, -2)).toBe('fffffffe00000005');
+  });
+
   it('rejects values that are not u64 and misaligned byte lengths', () => {
     expect(() => keySeqFrom([-1])).toThrow(RangeError);
     expect(() => keySeqFrom([2n ** 64n])).toThrow(RangeError);

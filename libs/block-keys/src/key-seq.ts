@@ -48,9 +48,9 @@ export function keySeqToBigInts(seq: KeySeq): bigint[] {
   return out;
 }
 
-/** A key as 16 lowercase hex digits, the form used in logs and JSON. */
+/** A key as 16 lowercase hex digits, the form used in logs and JSON; halves are taken mod 2^32. */
 export function keyToHex(lo: number, hi: number): string {
-  return hi.toString(16).padStart(8, '0') + lo.toString(16).padStart(8, '0');
+  return (hi >>> 0).toString(16).padStart(8, '0') + (lo >>> 0).toString(16).padStart(8, '0');
 }
 
 /** Parses 16 hex digits back into `[lo, hi]`. */

@@ -44,6 +44,26 @@ describe('KeyTable', () => {
     );
   });
 
+  it('normalises halves to u32, so a signed half names the same key as its unsigned form', () => {
+    const t = new KeyTable();
+    t.set(-1, 0, 1);
+    expect(t.set(0xffff_ffff, 0, 2)).toBe(1);
+    expect(t.size).toBe(1);
+    expect(t.get(-1, 0)).toBe(2);
+    expect(t.get(0xffff_ffff, 0)).toBe(2);
+    t.set(7, -2, 3);
+    expect(t.get(7, 0xffff_fffe)).toBe(3);
+    const seen: [number, number][] = [];
+    t.forEach((lo, hi) => seen.push([lo, hi]));
+    expect(seen.sort((a, b) => a[1] - b[1])).toEqual([
+      [0xffff_ffff, 0],
+      [7, 0xffff_fffe],
+    ]);
+    expect(t.delete(-1, 0)).toBe(2);
+    expect(t.delete(7, 0xffff_fffe)).toBe(3);
+    expect(t.size).toBe(0);
+  });
+
   it('rejects values it cannot store, and clears', () => {
     const t = new KeyTable();
     expect(() => t.set(1, 2, -1)).toThrow(RangeError);

@@ -5,7 +5,8 @@
  * the low-water mark versus ~100+ for `Map<bigint, number>`, and no garbage on
  * lookups.
  *
- * Invariants: `get` returns -1 for a missing key; values must be in
+ * Invariants: `get` returns -1 for a missing key; halves are taken mod 2^32
+ * (`>>> 0`), so -1 and 0xffffffff name the same half; values must be in
  * [0, 2^31); iteration order is unspecified.
  */
 export class KeyTable {
@@ -39,6 +40,8 @@ export class KeyTable {
   }
 
   get(lo: number, hi: number): number {
+    lo >>>= 0; // a signed half (from `| 0` arithmetic) names the same key as its u32 form
+    hi >>>= 0;
     const keys = this.keys;
     const vals = this.vals;
     let i = this.slot(lo, hi);
@@ -56,6 +59,8 @@ export class KeyTable {
 
   /** Inserts or replaces; returns the previous value or -1. */
   set(lo: number, hi: number, value: number): number {
+    lo >>>= 0;
+    hi >>>= 0;
     if (value < 0 || value > 0x7fff_ffff || !Number.isInteger(value)) {
       throw new RangeError(`KeyTable values must be int32 >= 0, got ${value}`);
     }
@@ -82,6 +87,8 @@ export class KeyTable {
 
   /** Removes a key; returns its value or -1. */
   delete(lo: number, hi: number): number {
+    lo >>>= 0;
+    hi >>>= 0;
     const keys = this.keys;
     const vals = this.vals;
     const mask = this.mask;
