@@ -62,6 +62,18 @@ describe('PodSync', () => {
     expect(s.onHeartbeat('e1', 2)).toEqual({ kind: 'resync', reason: 'tail' });
   });
 
+  it('does not carry a heartbeat-ahead count over an engine restart into the new epoch', () => {
+    const s = new PodSync();
+    s.onBatch(b(1));
+    s.onBatch(b(2));
+    // the heartbeat of the new epoch overtakes its first batch
+    expect(s.onHeartbeat('e2', 1)).toBeNull();
+    expect(s.onBatch(b(1, 'e2')).kind).toBe('reset-and-apply');
+    // e2/2 is on its way: one heartbeat ahead is not yet a lost tail
+    expect(s.onHeartbeat('e2', 2)).toBeNull();
+    expect(s.onBatch(b(2, 'e2')).kind).toBe('apply');
+  });
+
   it('fetches state at once for a pod first seen by heartbeat, and knows an empty one', () => {
     const s = new PodSync();
     expect(s.onHeartbeat('e1', 4)).toEqual({ kind: 'resync', reason: 'start' });

@@ -30,8 +30,6 @@ export class PodSync {
   /** Last seq applied in `epoch` (0 = nothing yet). */
   lastSeq = 0;
   syncing = false;
-  /** Seq the publisher says it has published (from heartbeats). */
-  advertisedSeq = 0;
   private held: EventBatch[] = [];
   private overflowed = false;
   private tailSuspect = 0;
@@ -45,22 +43,10 @@ export class PodSync {
       this.held.push(b);
       return { kind: 'hold' };
     }
-    if (this.epoch === null) {
-      if (b.seq === 1) {
-        this.epoch = b.epoch;
-        this.lastSeq = 1;
-        return { kind: 'reset-and-apply', batches: [b] };
-      }
-      return this.startResync(b, 'start');
-    }
-    if (b.epoch !== this.epoch) {
-      // A new epoch from its first batch needs no snapshot: the pod starts empty.
-      if (b.seq === 1) {
-        this.epoch = b.epoch;
-        this.lastSeq = 1;
-        return { kind: 'reset-and-apply', batches: [b] };
-      }
-      return this.startResync(b, 'epoch');
+    if (this.epoch === null || b.epoch !== this.epoch) {
+      // A (new) epoch from its first batch needs no snapshot: the pod starts empty.
+      if (b.seq === 1) return this.startEmpty(b.epoch, [b]);
+      return this.startResync(b, this.epoch === null ? 'start' : 'epoch');
     }
     if (b.seq <= this.lastSeq) return { kind: 'drop', reason: 'duplicate' };
     if (b.seq === this.lastSeq + 1) {
@@ -78,14 +64,10 @@ export class PodSync {
    * one comes): resync.
    */
   onHeartbeat(epoch: string, lastSeq: number): SyncAction | null {
-    this.advertisedSeq = lastSeq;
     if (this.syncing) return null;
     if (this.epoch === null || epoch !== this.epoch) {
-      if (lastSeq === 0 && this.epoch === null) {
-        // A publisher that has published nothing yet: the pod is known and empty.
-        this.epoch = epoch;
-        return { kind: 'reset-and-apply', batches: [] };
-      }
+      // A publisher that has published nothing yet: the pod is known and empty.
+      if (lastSeq === 0 && this.epoch === null) return this.startEmpty(epoch, []);
       // Nothing known yet: fetch the state now. A changed epoch waits one more
       // heartbeat, since the new epoch's first batch may be on its way.
       if (this.epoch === null) return this.startResync(null, 'start');
@@ -98,6 +80,17 @@ export class PodSync {
     }
     this.tailSuspect = 0;
     return null;
+  }
+
+  /**
+   * The pod starts `epoch` from nothing: its state is exactly `batches`. A
+   * heartbeat that was ahead of the old epoch says nothing about this one.
+   */
+  private startEmpty(epoch: string, batches: EventBatch[]): SyncAction {
+    this.epoch = epoch;
+    this.lastSeq = batches.at(-1)?.seq ?? 0;
+    this.tailSuspect = 0;
+    return { kind: 'reset-and-apply', batches };
   }
 
   private startResync(
