@@ -9,7 +9,7 @@ export {
   keyToHex,
   sliceKeys,
 } from './key-seq.js';
-export { createBlockKeyer } from './keyer.js';
+export { createBlockKeyer, ModelIdentityError } from './keyer.js';
 export { encodeExtraKeys, ExtraKeyError } from './extra-keys.js';
 export type { KeySeq } from './key-seq.js';
 export type { BlockKeyer, ChainOptions, ModelIdentity } from './keyer.js';

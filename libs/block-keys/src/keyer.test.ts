@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import xxhash from 'xxhash-wasm';
 import { encodeExtraKeys } from './extra-keys.js';
 import { keyAt, keySeqToBigInts } from './key-seq.js';
-import { createBlockKeyer } from './keyer.js';
+import { createBlockKeyer, ModelIdentityError } from './keyer.js';
 
 const keyer = createBlockKeyer();
 const id = { model: 'llama-3-8b' };
@@ -114,6 +114,23 @@ describe('block keys', () => {
     expect(keyer.rootKey({ model: 'a', lora: 'x' })).toEqual(
       keyer.rootKey({ model: 'b', lora: 'x' }),
     );
+  });
+
+  it('refuse a NUL in model, LoRA or salt, which would let two identities share a root', () => {
+    // Unrefused, {model: 'x', salt: 'y\0z'} and {model: 'x\0y', salt: 'z'} hash the same preimage.
+    const bad = [
+      { model: 'x', salt: 'y\0z' },
+      { model: 'x\0y', salt: 'z' },
+      { model: 'a', lora: 'x\0' },
+      { model: 'a\0', lora: 'x' },
+    ];
+    for (const b of bad) {
+      expect(() => keyer.rootKey(b)).toThrow(ModelIdentityError);
+      expect(() => keyer.prefixKeys(b, range(16), 16)).toThrow(ModelIdentityError);
+    }
+    // a refused identity is never cached under the string of a valid one
+    keyer.rootKey({ model: 'x', salt: 'y' });
+    expect(() => keyer.rootKey({ model: 'x\0y' })).toThrow(ModelIdentityError);
   });
 
   it('ignore a partial trailing block', () => {

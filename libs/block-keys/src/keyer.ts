@@ -15,6 +15,15 @@ export interface ModelIdentity {
   salt?: string | null | undefined;
 }
 
+/**
+ * A model identity the key space cannot represent: model, LoRA and salt are
+ * joined by NUL in the root preimage, so none of them may contain one (else
+ * two identities could share a root).
+ */
+export class ModelIdentityError extends Error {
+  override name = 'ModelIdentityError';
+}
+
 export interface ChainOptions {
   blockSizeTokens: number;
   /** Low and high 32 bits of the key before the first block (a root or an earlier block). */
@@ -30,6 +39,8 @@ export interface ChainOptions {
  * Computes chained block keys: key_i = xxh64(key_{i-1} ‖ tokens_i ‖ extra_i, seed 0),
  * the parent as u64 little-endian, tokens as u32 little-endian, full blocks only;
  * key_{-1} = xxh64("kvroute.v1.root\0" + ("lora\0" + lora | "model\0" + model) + "\0" + salt).
+ * Model, LoRA and salt must not contain NUL: `rootKey` and `prefixKeys` throw
+ * ModelIdentityError for one, as the preimage could not tell the fields apart.
  *
  * Invariants: deterministic across processes and versions (pinned by known-answer
  * tests); tokens must be integers in [0, 2^32) — callers validate at the edge;
@@ -68,6 +79,9 @@ export function createBlockKeyer(): BlockKeyer {
   const pair64 = new BigUint64Array(pair.buffer);
 
   function rootKey(id: ModelIdentity): KeySeq {
+    if (id.model.includes('\u0000') || id.lora?.includes('\u0000') || id.salt?.includes('\u0000')) {
+      throw new ModelIdentityError('model, LoRA and salt must not contain NUL (U+0000)');
+    }
     const name = id.lora ? `lora\u0000${id.lora}` : `model\u0000${id.model}`;
     const cacheKey = `${name}\u0000${id.salt ?? ''}`;
     let key = roots.get(cacheKey);
