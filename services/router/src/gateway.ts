@@ -2,7 +2,11 @@ import { Agent, fetch } from 'undici';
 import { RouteError } from './errors.js';
 import type { Router, RouteResult } from './router.js';
 
-/** Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus ones fetch sets itself. */
+/**
+ * Headers that describe one hop, never forwarded (RFC 9110 §7.6.1), plus ones fetch sets
+ * itself. `expect` is answered by the router's own server (100-continue); forwarded, undici
+ * refuses the request outright (UND_ERR_NOT_SUPPORTED), and curl adds it to bodies over 1 MiB.
+ */
 const HOP = new Set([
   'connection',
   'keep-alive',
@@ -11,9 +15,26 @@ const HOP = new Set([
   'te',
   'trailer',
   'upgrade',
+  'expect',
   'host',
   'content-length',
 ]);
+
+/** The end-to-end headers of `from`: without HOP and without any header its Connection names. */
+function endToEnd(from: Headers, skip?: string): Headers {
+  const named = new Set(
+    (from.get('connection') ?? '')
+      .split(',')
+      .map((t) => t.trim().toLowerCase())
+      .filter((t) => t !== ''),
+  );
+  const out = new Headers();
+  from.forEach((v, k) => {
+    const h = k.toLowerCase();
+    if (!HOP.has(h) && !named.has(h) && h !== skip) out.set(k, v);
+  });
+  return out;
+}
 
 export interface GatewayOptions {
   connectTimeoutMs: number;
@@ -70,10 +91,7 @@ export class Gateway {
     body: Uint8Array,
     route: RouteResult,
   ): Promise<Response> {
-    const headers = new Headers();
-    incoming.headers.forEach((v, k) => {
-      if (!HOP.has(k.toLowerCase())) headers.set(k, v);
-    });
+    const headers = endToEnd(incoming.headers);
     // fetch would decompress the body but keep its content-encoding header: ask for it plain.
     headers.set('accept-encoding', 'identity');
     const pods = [route.decision.pod, ...route.decision.fallbacks];
@@ -141,11 +159,8 @@ export class Gateway {
   }
 
   private relay(upstream: Response, pod: string, requestId: string): Response {
-    const out = new Headers();
-    upstream.headers.forEach((v, k) => {
-      const h = k.toLowerCase();
-      if (!HOP.has(h) && h !== 'content-encoding') out.set(k, v);
-    });
+    // fetch decoded the body already (identity was asked for; a pod may compress anyway).
+    const out = endToEnd(upstream.headers, 'content-encoding');
     out.set('x-kvroute-pod', pod);
     if (!upstream.body) {
       this.router.finished(requestId);

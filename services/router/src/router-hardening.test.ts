@@ -1,73 +1,24 @@
-import { createServer } from 'node:http';
-import type { IncomingMessage, ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { createBlockKeyer } from '@kvroute/block-keys';
-import {
-  createLogger,
-  createMemoryBus,
-  createRegistry,
-  FakePublisher,
-  serveHttp,
-} from '@kvroute/runtime';
+import { createLogger, createMemoryBus, createRegistry, FakePublisher } from '@kvroute/runtime';
 import { createModelTokenizer } from '@kvroute/tokenize';
 import { tinyTokenizerFiles } from '@kvroute/tokenize/testing';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_SETTINGS } from './config.js';
 import { createRouterService } from './service.js';
+import { gatewayTo, rawPod, TEST_OPTIONS } from './test-support/raw-pod.js';
 
 const MODEL = 'm';
 const log = createLogger('test', 'silent');
-const options = {
-  index: 'embedded' as const,
-  podTimeoutMs: 3000,
-  lookupTimeoutMs: 100,
-  speculativeTtlMs: 5000,
-  memoryBudgetBytes: 1 << 26,
-  maxBodyBytes: 1 << 20,
-  connectTimeoutMs: 500,
-  upstreamTimeoutMs: 300,
-};
-
-/** A pod that answers however `handle` says, recording request headers. */
-async function pod(handle: (req: IncomingMessage, res: ServerResponse) => void) {
-  const seen: Record<string, string | string[] | undefined>[] = [];
-  const server = createServer((req, res) => {
-    seen.push(req.headers);
-    req.resume();
-    req.on('end', () => handle(req, res));
-  });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  return {
-    address: `127.0.0.1:${(server.address() as AddressInfo).port}`,
-    seen,
-    close: () => new Promise<void>((r) => (server.closeAllConnections(), server.close(() => r()))),
-  };
-}
-
-async function gatewayTo(address: string) {
-  const svc = await createRouterService({
-    bus: null,
-    log,
-    registry: createRegistry(),
-    keyer: createBlockKeyer(),
-    tokenizers: new Map(),
-    config: {
-      defaults: DEFAULT_MODEL_SETTINGS,
-      models: { [MODEL]: { ...DEFAULT_MODEL_SETTINGS, pods: [address] } },
-    },
-    options,
-  });
-  return { svc, http: await serveHttp(svc.app, 0, '127.0.0.1') };
-}
+const options = TEST_OPTIONS;
 
 describe('router hardening', () => {
   it('relays a compressed upstream answer as what it is, and asks pods for plain bodies', async () => {
-    const p = await pod((req, res) => {
+    const p = await rawPod((req, res) => {
       res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
       res.end(gzipSync(JSON.stringify({ ok: true })));
     });
-    const g = await gatewayTo(p.address);
+    const g = await gatewayTo([p.address]);
     try {
       const res = await fetch(`${g.http.url}/v1/completions`, {
         method: 'POST',
@@ -79,28 +30,23 @@ describe('router hardening', () => {
       expect(await res.json()).toEqual({ ok: true });
       expect(p.seen[0]!['accept-encoding']).toBe('identity');
     } finally {
-      await g.http.close();
-      await g.svc.stop();
+      await g.close();
       await p.close();
     }
   });
 
   it('answers 504 when the pod accepts the request but never starts answering', async () => {
-    const p = await pod(() => undefined);
-    const g = await gatewayTo(p.address);
+    const p = await rawPod(() => undefined);
+    const g = await gatewayTo([p.address], { options: { upstreamTimeoutMs: 300 } });
     try {
-      const res = await fetch(`${g.http.url}/v1/completions`, {
-        method: 'POST',
-        body: JSON.stringify({ model: MODEL, prompt: 'hi' }),
-      });
+      const res = await g.post('/v1/completions', { model: MODEL, prompt: 'hi' });
       expect(res.status).toBe(504);
       expect(await res.json()).toMatchObject({
         error: { type: 'upstream_error', code: 'upstream_timeout' },
       });
       expect(g.svc.router.tracker.live(MODEL)[0]!.inFlight).toBe(0);
     } finally {
-      await g.http.close();
-      await g.svc.stop();
+      await g.close();
       await p.close();
     }
   });
