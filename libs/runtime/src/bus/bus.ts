@@ -49,7 +49,22 @@ export interface Bus {
   flush(): Promise<void>;
   /** Whether the bus can currently deliver (NATS: connected). */
   isConnected(): boolean;
-  /** Delivers pending messages and closes. */
+  /**
+   * Calls `listener` each time `isConnected()` changes (NATS: disconnect,
+   * reconnect, close), after the change. Returns the function that removes it.
+   * What is published while disconnected may be lost (nats.js drops its
+   * outbound buffer on every dial): hold it and publish it again on `true`.
+   */
+  onConnectionChange(listener: (connected: boolean) => void): () => void;
+  /**
+   * The largest message `publish` and `respond` accept, in bytes (NATS: the
+   * server's `max_payload`; Infinity for the in-process bus).
+   */
+  maxPayloadBytes(): number;
+  /**
+   * Delivers pending messages and closes; bounded in time: while disconnected,
+   * or when draining stalls, it closes without delivering.
+   */
   close(): Promise<void>;
 }
 

@@ -28,6 +28,7 @@ export function createMemoryBus(options: BusOptions = {}): Bus {
   let scheduled = false;
   let closed = false;
   let inboxSeq = 0;
+  const connectionListeners = new Set<(connected: boolean) => void>();
   const roundRobin = new Map<string, number>();
 
   function drain(): void {
@@ -186,10 +187,24 @@ export function createMemoryBus(options: BusOptions = {}): Bus {
       await new Promise<void>((r) => setImmediate(r));
     },
     isConnected: () => !closed,
+    onConnectionChange(listener) {
+      connectionListeners.add(listener);
+      return () => connectionListeners.delete(listener);
+    },
+    // Nothing crosses a wire: any size goes.
+    maxPayloadBytes: () => Number.POSITIVE_INFINITY,
     close: async () => {
       await new Promise<void>((r) => setImmediate(r));
+      if (closed) return;
       closed = true;
       subs.length = 0;
+      for (const l of [...connectionListeners]) {
+        try {
+          l(false);
+        } catch (err) {
+          onHandlerError(err);
+        }
+      }
     },
   };
 }

@@ -23,9 +23,46 @@ function mapError(e: unknown, subject: string): Error {
   return e instanceof Error ? e : new Error(String(e));
 }
 
-/** The Bus over a NATS connection (nats.js v3). The caller owns connecting. */
-export function natsBus(nc: NatsConnection, options: BusOptions = {}): Bus {
+export interface NatsBusOptions extends BusOptions {
+  /** `close` gives up draining after this long and closes anyway (default 5 s). */
+  drainTimeoutMs?: number;
+}
+
+/** nats-server's default `max_payload`, assumed until the server's INFO says otherwise. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+/**
+ * The Bus over a NATS connection (nats.js v3). The caller owns connecting;
+ * the bus follows the connection's status from then on.
+ */
+export function natsBus(nc: NatsConnection, options: NatsBusOptions = {}): Bus {
   const onHandlerError = options.onHandlerError ?? defaultHandlerError;
+  const drainTimeoutMs = options.drainTimeoutMs ?? 5000;
+  const listeners = new Set<(connected: boolean) => void>();
+  let connected = !nc.isClosed();
+  let maxPayload = nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+  const change = (to: boolean) => {
+    if (to === connected) return;
+    connected = to;
+    for (const l of [...listeners]) {
+      try {
+        l(to);
+      } catch (e) {
+        onHandlerError(e);
+      }
+    }
+  };
+  void (async () => {
+    // The iterator ends when the connection closes (nats.js waits for it to).
+    for await (const st of nc.status()) {
+      if (st.type === 'disconnect') change(false);
+      if (st.type === 'reconnect') {
+        maxPayload = nc.info?.max_payload ?? maxPayload;
+        change(true);
+      }
+    }
+  })();
+  void nc.closed().then(() => change(false));
   return {
     kind: 'nats',
     publish(subject, data) {
@@ -91,9 +128,25 @@ export function natsBus(nc: NatsConnection, options: BusOptions = {}): Bus {
     async flush() {
       await nc.flush();
     },
-    isConnected: () => !nc.isClosed() && !nc.isDraining(),
+    isConnected: () => connected && !nc.isClosed() && !nc.isDraining(),
+    onConnectionChange(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    maxPayloadBytes: () => nc.info?.max_payload ?? maxPayload,
     async close() {
-      if (!nc.isClosed()) await nc.drain();
+      if (nc.isClosed()) return;
+      // Draining needs the server: while disconnected it rejects at once or never ends
+      // (and reconnect timers would keep the process alive), so it is bounded, then closed.
+      if (connected && !nc.isDraining()) {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          nc.drain().catch(() => undefined),
+          new Promise<void>((r) => (timer = setTimeout(r, drainTimeoutMs))),
+        ]);
+        clearTimeout(timer);
+      }
+      if (!nc.isClosed()) await nc.close().catch(() => undefined);
     },
   };
 }
