@@ -74,6 +74,16 @@ describe('PodSync', () => {
     expect(s.onBatch(b(2, 'e2')).kind).toBe('apply');
   });
 
+  it('starts a known pod empty at once when a heartbeat shows a new epoch with nothing published', () => {
+    const s = new PodSync();
+    s.onBatch(b(1));
+    s.onBatch(b(2));
+    expect(s.onHeartbeat('e2', 0)).toEqual({ kind: 'reset-and-apply', batches: [] });
+    expect([s.epoch, s.lastSeq]).toEqual(['e2', 0]);
+    expect(s.onHeartbeat('e2', 0)).toBeNull();
+    expect(s.onBatch(b(1, 'e2')).kind).toBe('apply');
+  });
+
   it('fetches state at once for a pod first seen by heartbeat, and knows an empty one', () => {
     const s = new PodSync();
     expect(s.onHeartbeat('e1', 4)).toEqual({ kind: 'resync', reason: 'start' });

@@ -66,8 +66,9 @@ export class PodSync {
   onHeartbeat(epoch: string, lastSeq: number): SyncAction | null {
     if (this.syncing) return null;
     if (this.epoch === null || epoch !== this.epoch) {
-      // A publisher that has published nothing yet: the pod is known and empty.
-      if (lastSeq === 0 && this.epoch === null) return this.startEmpty(epoch, []);
+      // A publisher that has published nothing yet in this epoch (new, or its
+      // engine restarted): the pod is known and empty, whatever it held before.
+      if (lastSeq === 0) return this.startEmpty(epoch, []);
       // Nothing known yet: fetch the state now. A changed epoch waits one more
       // heartbeat, since the new epoch's first batch may be on its way.
       if (this.epoch === null) return this.startResync(null, 'start');
