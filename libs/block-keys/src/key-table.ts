@@ -1,9 +1,10 @@
 /**
  * A hash map from 64-bit keys (as lo/hi u32 halves) to non-negative int32
  * values, in flat typed arrays: open addressing, linear probing, backward-shift
- * deletion (no tombstones), load factor ≤ 0.5. About 24 bytes per entry at
- * the low-water mark versus ~100+ for `Map<bigint, number>`, and no garbage on
- * lookups.
+ * deletion (no tombstones), load factor ≤ 0.5: 12 bytes per slot, so 24–48
+ * bytes per key. Memory is not the gain (`npx kvroute bench keys`: 25 B/key
+ * for 1 M keys, `Map<bigint, number>` 28 B/key); lookups are, being faster and
+ * allocating no bigint.
  *
  * Invariants: `get` returns -1 for a missing key; halves are taken mod 2^32
  * (`>>> 0`), so -1 and 0xffffffff name the same half; values must be in
