@@ -1,13 +1,7 @@
 import { parseRouterConfig } from '@kvroute/router';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import {
-  ensureKubectl,
-  kustomizeBuild,
-  parseYamlStream,
-  type K8sObject,
-} from './helpers/kubectl.js';
+import { render, type Build } from './helpers/builds.js';
+import type { K8sObject } from './helpers/kubectl.js';
 import {
   kindOf,
   podTemplate,
@@ -15,90 +9,46 @@ import {
   unknownFieldErrors,
   type Typed,
 } from './helpers/k8s-schema.js';
-import { deployDir } from './helpers/paths.js';
+import {
+  container,
+  env,
+  find,
+  lwsTemplate,
+  podTemplates,
+  spec,
+  template,
+  type Container,
+} from './helpers/objects.js';
 
-// Everything a user applies with `kubectl apply -k`: each must render.
-const builds = {
-  'single-node': 'kubernetes/overlays/single-node',
-  production: 'kubernetes/overlays/production',
-  vllm: 'vllm',
-} as const;
-type Build = keyof typeof builds;
-
-const rendered = {} as Record<Build, K8sObject[]>;
-let lws: K8sObject;
-
-interface Container {
-  name: string;
-  image: string;
-  args?: string[];
-  env?: { name: string; value?: string; valueFrom?: Record<string, unknown> }[];
-  ports?: { name?: string; containerPort: number }[];
-  resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
-  securityContext?: Record<string, unknown>;
-  readinessProbe?: { httpGet?: { path: string; port: string | number } };
-  livenessProbe?: { httpGet?: { path: string; port: string | number } };
-  volumeMounts?: { name: string; mountPath: string }[];
-}
-interface PodSpec {
-  containers: Container[];
-  securityContext?: Record<string, unknown>;
-  volumes?: { name: string }[];
-  automountServiceAccountToken?: boolean;
-}
-interface PodTemplate {
-  metadata?: { labels?: Record<string, string>; annotations?: Record<string, string> };
-  spec: PodSpec;
-}
-
-const spec = (o: K8sObject) => o.spec as Record<string, unknown>;
-const template = (o: K8sObject) => spec(o).template as PodTemplate;
-const find = (objs: K8sObject[], kind: string, name: string) => {
-  const o = objs.find((x) => x.kind === kind && x.metadata.name === name);
-  if (!o) throw new Error(`no ${kind} ${name}`);
-  return o;
-};
-const env = (c: Container) => Object.fromEntries((c.env ?? []).map((e) => [e.name, e]));
-const container = (t: PodTemplate, name: string) => {
-  const c = t.spec.containers.find((x) => x.name === name);
-  if (!c) throw new Error(`no container ${name}`);
-  return c;
-};
-
-/** Every pod template in a build, with where it came from. */
-function podTemplates(objs: K8sObject[]): [string, PodTemplate][] {
-  return objs
-    .filter((o) => o.kind === 'Deployment' || o.kind === 'StatefulSet')
-    .map((o) => [`${o.kind}/${o.metadata.name}`, template(o)]);
-}
+let rendered = {} as Record<Build, K8sObject[]>;
 
 beforeAll(() => {
-  const kubectl = ensureKubectl();
-  for (const [name, dir] of Object.entries(builds)) {
-    rendered[name as Build] = kustomizeBuild(kubectl, join(deployDir, dir));
-  }
-  lws = parseYamlStream(
-    readFileSync(join(deployDir, 'vllm/multi-node/leaderworkerset.yaml'), 'utf8'),
-    'leaderworkerset.yaml',
-  )[0]!;
+  rendered = render();
 }, 300_000);
 
 describe('rendered manifests', () => {
   it('validate against the OpenAPI schemas of their kinds, with no unknown field', () => {
     const typed: Typed[] = [];
+    let lwsTemplates = 0;
     for (const [build, objs] of Object.entries(rendered)) {
       for (const o of objs) {
+        const label = `${build}: ${o.kind}/${o.metadata.name}`;
+        // No schema ships for the LeaderWorkerSet CRD: its pod templates are checked.
+        if (o.kind === 'LeaderWorkerSet') {
+          for (const role of ['leaderTemplate', 'workerTemplate'] as const) {
+            const t = lwsTemplate(o, role);
+            expect(schemaErrors(t, podTemplate), `${label} ${role}`).toEqual([]);
+            typed.push({ label: `${label} ${role}`, kind: podTemplate, value: t });
+            lwsTemplates++;
+          }
+          continue;
+        }
         const kind = kindOf(o);
-        expect(schemaErrors(o, kind), `${build}: ${o.kind}/${o.metadata.name}`).toEqual([]);
-        typed.push({ label: `${build}: ${o.kind}/${o.metadata.name}`, kind, value: o });
+        expect(schemaErrors(o, kind), label).toEqual([]);
+        typed.push({ label, kind, value: o });
       }
     }
-    const groups = (lws.spec as { leaderWorkerTemplate: Record<string, unknown> })
-      .leaderWorkerTemplate;
-    for (const role of ['leaderTemplate', 'workerTemplate']) {
-      expect(schemaErrors(groups[role], podTemplate), role).toEqual([]);
-      typed.push({ label: `LeaderWorkerSet ${role}`, kind: podTemplate, value: groups[role] });
-    }
+    expect(lwsTemplates).toBe(4);
     expect(unknownFieldErrors(typed)).toEqual([]);
   });
 
@@ -122,16 +72,8 @@ describe('rendered manifests', () => {
   });
 
   it('runs no container as root, with a read-only root, no capabilities and RuntimeDefault seccomp', () => {
-    const templates = [
-      ...Object.values(rendered).flatMap(podTemplates),
-      ...(['leaderTemplate', 'workerTemplate'] as const).map((r): [string, PodTemplate] => [
-        `LeaderWorkerSet ${r}`,
-        (lws.spec as { leaderWorkerTemplate: Record<string, PodTemplate> }).leaderWorkerTemplate[
-          r
-        ]!,
-      ]),
-    ];
-    expect(templates.length).toBeGreaterThanOrEqual(8);
+    const templates = Object.values(rendered).flatMap(podTemplates);
+    expect(templates.length).toBeGreaterThanOrEqual(12);
     for (const [where, t] of templates) {
       expect(t.spec.securityContext?.runAsNonRoot, where).toBe(true);
       expect(t.spec.automountServiceAccountToken, where).toBe(false);
@@ -256,64 +198,5 @@ describe('rendered manifests', () => {
     expect(ports('kvroute-router', 'egress')).toEqual([4222, 8000]);
     expect(ports('kvroute-indexer', 'ingress')).toEqual([8081]);
     expect(ports('kvroute-indexer', 'egress')).toEqual([4222]);
-  });
-});
-
-describe('publisher sidecar', () => {
-  it('applies to the example vLLM Deployment: both containers, env, ports, vLLM flags', () => {
-    const vllm = find(rendered.vllm, 'Deployment', 'vllm');
-    const t = template(vllm);
-    expect(t.spec.containers.map((c) => c.name).sort()).toEqual(['kvroute-publisher', 'vllm']);
-    expect(t.metadata?.labels?.['kvroute.io/publisher']).toBe('true');
-
-    const engine = container(t, 'vllm');
-    expect(engine.ports).toEqual([{ name: 'http', containerPort: 8000 }]);
-    const args = engine.args ?? [];
-    expect(args).toContain('--enable-prefix-caching');
-    const cfg = args[args.indexOf('--kv-events-config') + 1]!;
-    expect(JSON.parse(cfg)).toEqual({
-      enable_kv_cache_events: true,
-      publisher: 'zmq',
-      endpoint: 'tcp://*:5557',
-      replay_endpoint: 'tcp://*:5558',
-      topic: 'kv-events',
-    });
-
-    const pub = container(t, 'kvroute-publisher');
-    expect(pub.args).toEqual(['publisher']);
-    expect(pub.ports).toEqual([{ name: 'kvroute-metrics', containerPort: 8090 }]);
-    const e = env(pub);
-    expect(e.POD_IP?.valueFrom).toEqual({ fieldRef: { fieldPath: 'status.podIP' } });
-    // $(POD_IP) expands only when POD_IP is declared earlier in the list.
-    const names = pub.env!.map((x) => x.name);
-    expect(names.indexOf('POD_IP')).toBeLessThan(names.indexOf('KVROUTE_POD'));
-    expect(e.KVROUTE_POD?.value).toBe('$(POD_IP):8000');
-    expect(e.KVROUTE_MODEL?.valueFrom).toEqual({
-      fieldRef: { fieldPath: "metadata.annotations['kvroute.io/model']" },
-    });
-    expect(t.metadata?.annotations?.['kvroute.io/model']).toBe('Qwen/Qwen2.5-7B-Instruct');
-    expect(e.KVROUTE_ZMQ_ENDPOINT?.value).toBe('tcp://127.0.0.1:5557');
-    expect(e.KVROUTE_ZMQ_REPLAY_ENDPOINT?.value).toBe('tcp://127.0.0.1:5558');
-    expect(e.KVROUTE_TOPIC?.value).toBe('kv-events');
-    expect(e.KVROUTE_METRICS_URL?.value).toBe('http://127.0.0.1:8000/metrics');
-    expect(e.KVROUTE_NATS_USER?.value).toBe('publisher');
-    expect(e.KVROUTE_NATS_TLS_CA?.value).toBe('/etc/kvroute/nats-tls/ca.crt');
-    const volumes = t.spec.volumes!.map((v) => v.name);
-    for (const m of pub.volumeMounts ?? []) expect(volumes).toContain(m.name);
-  });
-
-  it('is the same container in the LeaderWorkerSet leader, and absent from its workers', () => {
-    const rendered_ = container(
-      template(find(rendered.vllm, 'Deployment', 'vllm')),
-      'kvroute-publisher',
-    );
-    const groups = (lws.spec as { leaderWorkerTemplate: Record<string, PodTemplate> })
-      .leaderWorkerTemplate;
-    const leader = groups.leaderTemplate!;
-    expect(container(leader, 'kvroute-publisher')).toEqual(rendered_);
-    expect(leader.metadata?.labels?.['kvroute.io/publisher']).toBe('true');
-    expect(groups.workerTemplate!.spec.containers.map((c) => c.name)).toEqual(['vllm-worker']);
-    const volumes = leader.spec.volumes!.map((v) => v.name);
-    for (const m of rendered_.volumeMounts ?? []) expect(volumes).toContain(m.name);
   });
 });
