@@ -106,6 +106,44 @@ describe('LoadTracker', () => {
     expect(lt.live('m')[0]).toMatchObject({ inFlight: 0, inFlightPrefillTokens: 0 });
   });
 
+  it('forgets silent pods after 10× staleAfterMs once their requests are done', () => {
+    let t = 0;
+    const lt = createLoadTracker({ now: () => t, staleAfterMs: 100 });
+    lt.addStatic('s', 'm');
+    lt.heartbeat(hb('a'));
+    lt.heartbeat(hb('b'));
+    lt.requestStarted('b', 'r1', { promptTokens: 10, uncachedTokens: 10 });
+    expect(lt.trackedPods()).toBe(3);
+    t = 1000; // exactly 10× stale: still kept
+    expect(lt.live('m').map((p) => p.pod)).toEqual(['s']);
+    expect(lt.trackedPods()).toBe(3);
+    t = 1001; // a is forgotten; b still has a request in flight
+    expect(lt.live('m').map((p) => p.pod)).toEqual(['s']);
+    expect(lt.trackedPods()).toBe(2);
+    lt.requestFinished('r1');
+    expect(lt.models()).toEqual(['m']);
+    expect(lt.trackedPods()).toBe(1);
+    // a forgotten pod that speaks again starts afresh
+    lt.heartbeat(hb('a', { waiting: 4 }));
+    expect(lt.live('m').map((p) => [p.pod, p.waiting, p.inFlight])).toEqual([
+      ['a', 4, 0],
+      ['s', 0, 0],
+    ]);
+    t = 1e9;
+    expect(lt.live('m').map((p) => p.pod)).toEqual(['s']);
+    expect(lt.trackedPods()).toBe(1);
+  });
+
+  it('forgets accounting of never-heard pods once their requests expire', () => {
+    let t = 0;
+    const lt = createLoadTracker({ now: () => t, maxRequestAgeMs: 1000 });
+    lt.requestStarted('ghost', 'r1', { promptTokens: 10, uncachedTokens: 10 });
+    expect(lt.trackedPods()).toBe(1);
+    t = 2000;
+    lt.requestFinished('unknown');
+    expect(lt.trackedPods()).toBe(0);
+  });
+
   it('keeps accounting for requests routed before the first heartbeat and after leaving', () => {
     const lt = createLoadTracker({ now: () => 0 });
     lt.requestStarted('a', 'r1', { promptTokens: 10, uncachedTokens: 10 });

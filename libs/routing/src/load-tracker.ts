@@ -16,7 +16,8 @@ export interface RequestInfo {
  * negative; a request is counted at most once, from `requestStarted` until
  * `requestFinished` or until it is older than `maxRequestAgeMs` (callers of a
  * pick API may never report). All operations are O(1) amortised except `live`
- * (O(pods log pods)) and `models`.
+ * (O(pods log pods)) and `models`, where pods are those held (see
+ * `forgetAfterMs`), not every pod ever seen.
  */
 export interface LoadTracker {
   /** Records a heartbeat; `state: 'leaving'` removes the pod at once. */
@@ -32,12 +33,26 @@ export interface LoadTracker {
   requestFinished(id: string): void;
   /** Models with at least one live pod, sorted. */
   models(): string[];
+  /**
+   * Pods held in memory: live, stale-but-not-yet-forgotten, static, and pods
+   * known only from requests routed to them. O(1); for a gauge.
+   */
+  trackedPods(): number;
 }
 
 export interface LoadTrackerOptions {
   now: () => number;
   /** A pod missing heartbeats this long drops out of `live` (default 3000). */
   staleAfterMs?: number;
+  /**
+   * A non-static pod missing heartbeats this long, with no request of this
+   * router in flight, is forgotten (default 10 × staleAfterMs): pods that die
+   * without a `leaving` heartbeat would otherwise stay in memory and in every
+   * `live` scan for good. Long enough that a pod merely restarting or briefly
+   * cut off keeps its entry; a forgotten pod that speaks again starts afresh.
+   * Raised to staleAfterMs if below it.
+   */
+  forgetAfterMs?: number;
   /** Requests never reported finished are forgotten after this long (default 600 000). */
   maxRequestAgeMs?: number;
 }
@@ -65,6 +80,7 @@ interface Tracked {
 export function createLoadTracker(options: LoadTrackerOptions): LoadTracker {
   const now = options.now;
   const staleAfterMs = options.staleAfterMs ?? 3000;
+  const forgetAfterMs = Math.max(staleAfterMs, options.forgetAfterMs ?? 10 * staleAfterMs);
   const maxRequestAgeMs = options.maxRequestAgeMs ?? 600_000;
   const pods = new Map<string, PodEntry>();
   // Insertion order is start order (the clock never goes back), so expiry scans from the front.
@@ -128,7 +144,20 @@ export function createLoadTracker(options: LoadTrackerOptions): LoadTracker {
       if (t.startedMs > cutoff) break;
       requests.delete(id);
       release(t);
+      forgetIdleOrphan(t.pod);
     }
+  }
+
+  function forgetIdleOrphan(pod: string): void {
+    const a = orphan.get(pod);
+    if (a && a.inFlight === 0) orphan.delete(pod);
+  }
+
+  /** Deletes the pod if forgotten (see `forgetAfterMs`); true if it was. Safe while iterating `pods`. */
+  function forget(pod: string, e: PodEntry, t: number): boolean {
+    if (e.isStatic || e.inFlight > 0 || t - e.load.lastHeartbeatMs <= forgetAfterMs) return false;
+    pods.delete(pod);
+    return true;
   }
 
   function isLive(e: PodEntry, t: number): boolean {
@@ -170,8 +199,8 @@ export function createLoadTracker(options: LoadTrackerOptions): LoadTracker {
     live(model) {
       const t = now();
       const out: PodState[] = [];
-      for (const e of pods.values()) {
-        if (e.load.model !== model || !isLive(e, t)) continue;
+      for (const [name, e] of pods) {
+        if (forget(name, e, t) || e.load.model !== model || !isLive(e, t)) continue;
         const l = e.load;
         out.push({
           pod: l.pod,
@@ -224,8 +253,7 @@ export function createLoadTracker(options: LoadTrackerOptions): LoadTracker {
       if (t) {
         requests.delete(id);
         release(t);
-        const a = orphan.get(t.pod);
-        if (a && a.inFlight === 0) orphan.delete(t.pod);
+        forgetIdleOrphan(t.pod);
       }
       expire();
     },
@@ -233,8 +261,12 @@ export function createLoadTracker(options: LoadTrackerOptions): LoadTracker {
     models() {
       const t = now();
       const set = new Set<string>();
-      for (const e of pods.values()) if (isLive(e, t)) set.add(e.load.model);
+      for (const [name, e] of pods) if (!forget(name, e, t) && isLive(e, t)) set.add(e.load.model);
       return [...set].sort();
+    },
+
+    trackedPods() {
+      return pods.size + orphan.size;
     },
   };
 }
