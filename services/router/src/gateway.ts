@@ -46,23 +46,30 @@ function errorCode(err: unknown): string | undefined {
   return (err as { cause?: { code?: string } })?.cause?.code ?? (err as { code?: string })?.code;
 }
 
+/**
+ * Failures that happen before a connection exists, so the pod cannot have received a byte of
+ * the request: safe to send it elsewhere. A reset or closed socket (ECONNRESET, UND_ERR_SOCKET)
+ * may come after the request was written — even on an idle keep-alive socket undici does not
+ * say whether the pod read it — and a completion is not idempotent, so those are never retried.
+ */
+const BEFORE_SEND = new Set([
+  'ECONNREFUSED',
+  'EHOSTUNREACH',
+  'ENETUNREACH',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+  'UND_ERR_CONNECT_TIMEOUT',
+]);
+
 function isConnectFailure(err: unknown): boolean {
-  const code = errorCode(err);
-  return (
-    code === 'ECONNREFUSED' ||
-    code === 'ECONNRESET' ||
-    code === 'EHOSTUNREACH' ||
-    code === 'ENETUNREACH' ||
-    code === 'ENOTFOUND' ||
-    code === 'EAI_AGAIN' ||
-    code === 'UND_ERR_CONNECT_TIMEOUT' ||
-    code === 'UND_ERR_SOCKET'
-  );
+  return BEFORE_SEND.has(errorCode(err) ?? '');
 }
 
 /**
- * Forwards an OpenAI request, unchanged, to the routed pod; on a connection
- * failure before any byte came back it tries the next fallback, never after.
+ * Forwards an OpenAI request, unchanged, to the routed pod; when connecting to
+ * it fails (nothing of the request was sent) it tries the next fallback. Any
+ * failure once a connection exists — a reset, a closed socket — answers 502:
+ * the pod may be running the request, and running it twice is worse.
  * The response body streams through chunk by chunk; the first chunk marks the
  * request's first token and the end of the stream its end in the router's
  * in-flight accounting. A client that goes away aborts the upstream request.
