@@ -42,8 +42,41 @@ describe('subjects', () => {
   it('reject tokens that were not produced by the encoder', () => {
     expect(() => decodeToken('a.b')).toThrow(RangeError);
     expect(() => decodeToken('~zz')).toThrow(RangeError);
-    expect(() => decodeToken('~FF')).toThrow(); // not UTF-8
+    expect(() => decodeToken('~FF')).toThrow(RangeError); // not UTF-8
+    expect(() => decodeToken('~C3')).toThrow(RangeError); // a truncated sequence
+    expect(() => modelOfSubject('kvroute.v1.events.~C3.0')).toThrow(RangeError);
     expect(() => encodeToken('')).toThrow(RangeError);
+  });
+
+  it('keep the encoding one-to-one: lone surrogates and escapes of safe bytes are refused', () => {
+    for (const lone of ['a\uD800b', '\uDC00', 'x\uDBFF']) {
+      expect(() => encodeToken(lone)).toThrow(RangeError);
+    }
+    expect(decodeToken(encodeToken('a\u{1F600}b'))).toBe('a\u{1F600}b'); // a surrogate pair is fine
+    // ~41 is 'A', ~2D '-', ~5F '_', ~30 '0': the encoder writes those bytes bare, never escaped
+    for (const t of ['~41', 'x~2D', '~5F', '~30', 'a~7A']) {
+      expect(() => decodeToken(t)).toThrow(RangeError);
+    }
+    expect(decodeToken('a~2Eb')).toBe('a.b');
+    // every token that decodes is the encoder's own output for what it decodes to
+    const piece = fc.oneof(
+      fc.constantFrom('a', 'Z', '9', '_', '-'),
+      fc.nat(255).map((b) => `~${b.toString(16).toUpperCase().padStart(2, '0')}`),
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { minLength: 1, maxLength: 8 }), (pieces) => {
+        const t = pieces.join('');
+        let name: string;
+        try {
+          name = decodeToken(t);
+        } catch (e) {
+          expect(e).toBeInstanceOf(RangeError);
+          return;
+        }
+        expect(encodeToken(name)).toBe(t);
+      }),
+      { numRuns: 3000 },
+    );
   });
 });
 
