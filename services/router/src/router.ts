@@ -16,13 +16,13 @@ import type { Bus, BusSubscription, Logger, Registry } from '@kvroute/runtime';
 import { rateLimited } from '@kvroute/runtime';
 import { IndexReplica } from '@kvroute/runtime/replica';
 import type { ModelTokenizer } from '@kvroute/tokenize';
-import { approximateTokens, canonicalChatText, TokenizerError } from '@kvroute/tokenize';
 import type { ModelSettings, RouterFileConfig } from './config.js';
 import { RouteError } from './errors.js';
 import type { RouterMetrics } from './metrics.js';
 import { routerMetrics } from './metrics.js';
 import { RemoteIndex } from './remote-index.js';
 import type { RouteRequest } from './request-body.js';
+import { routeTokens } from './route-tokens.js';
 
 export interface RouterOptions {
   index: 'embedded' | 'remote';
@@ -186,41 +186,6 @@ export class Router {
   }
 
   /**
-   * Token ids of the request, or pseudo-tokens (approximate mode) when the
-   * model has no tokenizer or the request has parts only the engine can
-   * tokenize (images, audio).
-   */
-  private tokens(req: RouteRequest): { ids: ArrayLike<number>; mode: 'tokens' | 'approximate' } {
-    if (req.tokenIds) return { ids: req.tokenIds, mode: 'tokens' };
-    const tok = this.deps.tokenizers.get(req.model);
-    try {
-      if (req.prompt !== undefined) {
-        if (typeof req.prompt !== 'string') return { ids: req.prompt, mode: 'tokens' };
-        return tok
-          ? { ids: tok.encodePrompt(req.prompt), mode: 'tokens' }
-          : { ids: approximateTokens(req.prompt), mode: 'approximate' };
-      }
-      const messages = req.messages ?? [];
-      if (tok) {
-        return {
-          ids: tok.encodeChat(messages, {
-            ...(req.tools !== undefined ? { tools: req.tools } : {}),
-            ...(req.chatTemplateKwargs ? { chatTemplateKwargs: req.chatTemplateKwargs } : {}),
-          }),
-          mode: 'tokens',
-        };
-      }
-      return { ids: approximateTokens(canonicalChatText(messages)), mode: 'approximate' };
-    } catch (e) {
-      if (e instanceof TokenizerError && e.code === 'media' && req.messages) {
-        return { ids: approximateTokens(canonicalChatText(req.messages)), mode: 'approximate' };
-      }
-      if (e instanceof TokenizerError) throw new RouteError(400, e.message);
-      throw e;
-    }
-  }
-
-  /**
    * Decides where one request goes. Throws RouteError for requests that cannot be routed.
    * `lifetime: 'estimated'` (the pick API, whose callers may never report back) ends the
    * request's in-flight accounting after its estimated prefill and generation time unless
@@ -263,7 +228,7 @@ export class Router {
         );
     }
     this.metrics.candidates.set({ model }, live.length);
-    const { ids, mode } = this.tokens(req);
+    const { ids, mode } = routeTokens(req, this.deps.tokenizers.get(model));
     const blockSize =
       live.find((p) => p.blockSize > 0)?.blockSize ?? this.settings(model).blockSize;
     const keys: KeySeq = this.deps.keyer.prefixKeys(
