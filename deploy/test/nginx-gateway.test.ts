@@ -12,6 +12,7 @@ import {
 import { createServer, type IncomingMessage, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDebianPackages } from './helpers/debian.js';
 import { freePort, waitForPort } from './helpers/net.js';
@@ -36,9 +37,9 @@ async function readBody(req: IncomingMessage): Promise<Buffer> {
   return Buffer.concat(chunks);
 }
 
-function listen(server: Server): Promise<number> {
+function listen(server: Server, host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () => resolve((server.address() as { port: number }).port)),
+    server.listen(0, host, () => resolve((server.address() as { port: number }).port)),
   );
 }
 
@@ -48,7 +49,10 @@ class Pod {
   readonly server: Server;
   port = 0;
   private releases: (() => void)[] = [];
-  constructor(readonly name: string) {
+  constructor(
+    readonly name: string,
+    readonly host = '127.0.0.1',
+  ) {
     this.server = createServer((req, res) => {
       void readBody(req).then(async (body) => {
         this.seen.push({ url: req.url ?? '', headers: req.headers, body });
@@ -67,7 +71,7 @@ class Pod {
     });
   }
   get endpoint() {
-    return `127.0.0.1:${this.port}`;
+    return this.host.includes(':') ? `[${this.host}]:${this.port}` : `${this.host}:${this.port}`;
   }
   release() {
     for (const r of this.releases.splice(0)) r();
@@ -76,6 +80,7 @@ class Pod {
 
 const podA = new Pod('A');
 const podB = new Pod('B');
+const podV6 = new Pod('v6', '::1');
 const fallback = new Pod('fallback');
 const routed: Buffer[] = [];
 
@@ -96,11 +101,14 @@ const router = createServer((req, res) => {
       res.writeHead(503, { 'content-type': 'application/json' }).end('{"error":"no pods"}');
       return;
     }
-    const pod = text.startsWith('bad-endpoint')
-      ? '127.0.0.1:1/admin'
-      : text.startsWith('to-B')
-        ? podB.endpoint
-        : podA.endpoint;
+    // `endpoint=<value>`: the router answers exactly that.
+    const pod = text.startsWith('endpoint=')
+      ? text.slice('endpoint='.length)
+      : text.startsWith('bad-endpoint')
+        ? '127.0.0.1:1/admin'
+        : text.startsWith('to-B')
+          ? podB.endpoint
+          : podA.endpoint;
     const other = pod === podA.endpoint ? podB.endpoint : podA.endpoint;
     res.writeHead(200, {
       'content-type': 'application/json',
@@ -133,7 +141,7 @@ beforeAll(async () => {
     ['nginx', 'libnginx-mod-http-js'],
     ['sh', '-c', `command -v nginx >/dev/null && test -f ${JS_MODULE}`],
   );
-  for (const p of [podA, podB, fallback]) p.port = await listen(p.server);
+  for (const p of [podA, podB, podV6, fallback]) p.port = await listen(p.server, p.host);
   const routerPort = await listen(router);
   const port = await freePort();
   base = `http://127.0.0.1:${port}`;
@@ -212,7 +220,7 @@ afterAll(async () => {
     nginx.kill('SIGTERM');
     await done;
   }
-  for (const s of [podA.server, podB.server, fallback.server, router]) s.close();
+  for (const s of [podA.server, podB.server, podV6.server, fallback.server, router]) s.close();
   if (prefix) rmSync(prefix, { recursive: true, force: true });
 });
 
@@ -296,6 +304,80 @@ describe('nginx gateway with njs', () => {
       expect((await res.json()) as { pod: string }).toMatchObject({ pod: 'fallback' });
       expect(fallback.seen.length).toBe(before + 1);
     }
+  });
+
+  it('goes to the fallback pool when the router names a host instead of an address', async () => {
+    // localhost resolves to pod A, but proxy_pass with a variable has no
+    // resolver: accepted, the name would fail the request with a 502.
+    const p = podA.port;
+    for (const endpoint of [
+      `localhost:${p}`,
+      `vllm-0.vllm.models.svc.cluster.local:${p}`,
+      `999.0.0.1:${p}`,
+      `127.0.0.1:${p + 100_000}`,
+      '127.0.0.1:0',
+      `127.1:${p}`,
+      `[::1%lo]:${p}`,
+      `[1::2::3]:${p}`,
+      `[::1]`,
+      `http://127.0.0.1:${p}`,
+      `127.0.0.1:${p}/admin`,
+    ]) {
+      const before = fallback.seen.length;
+      const beforeA = podA.seen.length;
+      const res = await post('/v1/completions', { model: 'm', prompt: `endpoint=${endpoint}` });
+      expect(res.status, `${endpoint}\n${readLog()}`).toBe(200);
+      expect((await res.json()) as { pod: string }, endpoint).toMatchObject({ pod: 'fallback' });
+      expect(fallback.seen.length, endpoint).toBe(before + 1);
+      expect(podA.seen.length, endpoint).toBe(beforeA);
+    }
+  });
+
+  it('proxies to an IPv6 address in brackets, in short or full form', async () => {
+    for (const endpoint of [podV6.endpoint, `[0:0:0:0:0:0:0:1]:${podV6.port}`]) {
+      const res = await post('/v1/completions', { model: 'm', prompt: `endpoint=${endpoint}` });
+      expect((await res.json()) as { pod: string }, `${endpoint}\n${readLog()}`).toMatchObject({
+        pod: 'v6',
+      });
+      expect(res.headers.get('x-kvroute-endpoint')).toBe(endpoint);
+    }
+  });
+
+  it('accepts exactly the IPv4 and bracketed IPv6 literals with a port (the njs check, run in Node)', async () => {
+    const url = pathToFileURL(join(deployDir, 'gateway/nginx/kvroute.js')).href;
+    const { isEndpoint } = (
+      (await import(url)) as { default: { isEndpoint(value: string): boolean } }
+    ).default;
+    for (const ok of [
+      '10.1.2.3:8000',
+      '255.255.255.255:65535',
+      '0.0.0.0:1',
+      '[2001:db8::1]:8000',
+      '[1:2:3:4:5:6:7:8]:8000',
+      '[::]:8000',
+      '[fe80::]:8000',
+      '[::ffff:10.0.0.1]:8000',
+      '[1:2:3:4:5:6:10.0.0.1]:8000',
+    ])
+      expect(isEndpoint(ok), ok).toBe(true);
+    for (const bad of [
+      'pod:8000',
+      '10.1.2:8000',
+      '10.1.2.256:8000',
+      '010.1.2.3:8000',
+      '10.1.2.3:65536',
+      '10.1.2.3',
+      '2001:db8::1:8000',
+      '[1:2:3:4:5:6:7:8:9]:8000',
+      '[1:2:3:4:5:6:7::8]:8000',
+      '[12345::1]:8000',
+      '[:1::]:8000',
+      '[::ffff:10.0.0.256]:8000',
+      '[1:2:3:4:5:6:7:10.0.0.1]:8000',
+      '[::1] :8000',
+      ' 10.1.2.3:8000',
+    ])
+      expect(isEndpoint(bad), bad).toBe(false);
   });
 
   it('ignores a destination header sent by the client', async () => {
