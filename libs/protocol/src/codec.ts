@@ -217,13 +217,23 @@ export function decodeLookupReply(bytes: Uint8Array): LookupReply {
   if (gpu.length !== pods.length || total.length !== pods.length) {
     throw new ProtocolError('pods', 'pods, gpu and total must have equal lengths');
   }
+  const seen = new Set<string>();
   const matches: PodMatch[] = pods.map((p, i) => {
     const g = gpu[i];
     const t = total[i];
-    if (typeof p !== 'string' || typeof g !== 'number' || typeof t !== 'number' || g < 0 || t < g) {
-      throw new ProtocolError(`pods[${i}]`, 'bad match entry');
+    // Block counts: integers with 0 <= gpu <= total; one entry per pod.
+    if (
+      typeof p !== 'string' ||
+      !Number.isSafeInteger(g) ||
+      !Number.isSafeInteger(t) ||
+      (g as number) < 0 ||
+      (t as number) < (g as number)
+    ) {
+      throw new ProtocolError(`pods[${i}]`, 'gpu and total must be integers, 0 <= gpu <= total');
     }
-    return { pod: p, gpu: g, total: t };
+    if (seen.has(p)) throw new ProtocolError(`pods[${i}]`, `pod ${p} appears twice`);
+    seen.add(p);
+    return { pod: p, gpu: g as number, total: t as number };
   });
   const error = o.error;
   if (error !== null && error !== undefined && typeof error !== 'string')

@@ -231,4 +231,27 @@ describe('canonical messages', () => {
     });
     expect(field(() => decodeLookupReply(badReply))).toBe('pods[0]');
   });
+
+  it('rejects lookup replies whose counts are not block counts, or that name a pod twice', () => {
+    const packr = new Packr({ useRecords: false });
+    const reply = (pods: string[], gpu: unknown[], total: unknown[]) =>
+      packr.pack({ v: 1, k: 'lookup-reply', shard: 0, pods, gpu, total, error: null });
+    const field = (bytes: Uint8Array) => {
+      try {
+        decodeLookupReply(bytes);
+        return 'decoded';
+      } catch (e) {
+        expect(e).toBeInstanceOf(ProtocolError);
+        return (e as ProtocolError).field;
+      }
+    };
+    expect(field(reply(['a'], [NaN], [NaN]))).toBe('pods[0]');
+    expect(field(reply(['a'], [0], [Infinity]))).toBe('pods[0]');
+    expect(field(reply(['a'], [1.5], [2]))).toBe('pods[0]');
+    expect(field(reply(['a'], [1], [2.5]))).toBe('pods[0]');
+    expect(field(reply(['a'], [-1], [0]))).toBe('pods[0]');
+    expect(field(reply(['a'], [2 ** 53], [2 ** 53]))).toBe('pods[0]');
+    expect(field(reply(['a', 'b', 'a'], [1, 1, 2], [1, 1, 2]))).toBe('pods[2]');
+    expect(field(reply(['a', 'b'], [0, 3], [1, 3]))).toBe('decoded');
+  });
 });
