@@ -165,10 +165,27 @@ describe('kubeai (CHWBL, load factor 1.25)', () => {
 
 describe('sglang (cache_aware)', () => {
   const p = createPolicy({ preset: 'sglang' });
-  it('routes to the best match above the threshold, else to the least-loaded pod', () => {
-    const pods = [pod('a', { inFlight: 3 }), pod('b', { inFlight: 5 }), pod('c', { inFlight: 1 })];
-    expect(p.pick(request(10, { b: 6 }), pods).pod).toBe('b');
-    expect(p.pick(request(10, { b: 5 }), pods).pod).toBe('c');
+  it('routes to the best match above the threshold, else to the pod with the most free cache', () => {
+    const pods = [
+      pod('a', { inFlight: 3, kvUsage: 0.2 }),
+      pod('b', { inFlight: 5, kvUsage: 0.1 }),
+      pod('c', { inFlight: 1, kvUsage: 0.6 }),
+    ];
+    expect(p.pick(request(10, { c: 6 }), pods).pod).toBe('c');
+    // a match of exactly the threshold is not enough: the smallest cache (b, 1 600 tokens) wins
+    const d = p.pick(request(10, { c: 5 }), pods);
+    expect(d.pod).toBe('b');
+    expect(d.fallbacks).toEqual(['c', 'a']);
+    // the router's own in-flight tokens count before the next heartbeat reports them
+    const busy = pods.map((x) => (x.pod === 'b' ? { ...x, inFlightTokens: 20_000 } : x));
+    expect(p.pick(request(10, { c: 5 }), busy).pod).toBe('a');
+    // equal caches (e.g. no heartbeat yet): the least-loaded pod
+    expect(
+      p.pick(
+        request(10),
+        pods.map((x) => ({ ...x, kvUsage: 0 })),
+      ).pod,
+    ).toBe('c');
   });
   it('goes to the least-loaded pod when load is imbalanced beyond both thresholds', () => {
     const pods = [pod('a', { inFlight: 40 }), pod('b', { inFlight: 2 })];

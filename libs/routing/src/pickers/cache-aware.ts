@@ -1,4 +1,5 @@
 import { matchedBlocks } from '../match.js';
+import type { PodState } from '../types.js';
 import type { Picker } from './picker.js';
 
 export interface CacheAwareParams {
@@ -11,13 +12,25 @@ export interface CacheAwareParams {
 }
 
 /**
+ * Tokens the pod's cache holds, standing in for the size of sgl-router's
+ * per-worker tree: the engine's KV usage (as of its last heartbeat), or the
+ * router's own in-flight tokens when larger — those grow at once with every
+ * routed request, as sgl-router's tree does, where the heartbeat lags.
+ */
+function cacheTokens(p: PodState): number {
+  return Math.max(p.kvUsage * p.capacityBlocks * p.blockSize, p.inFlightTokens);
+}
+
+/**
  * SGLang router's `cache_aware` policy. Load is the router's in-flight count
  * per pod. When imbalanced — `max − min > abs` and `max > rel × min` — the
- * least-loaded pod wins. Otherwise the pod with the highest prefix match ratio
- * (matched ÷ request blocks) wins if that ratio exceeds the threshold, else
- * the least-loaded pod. sgl-router matches against an approximate tree of the
- * requests it routed; here the index's speculative depth (which records every
- * routed request) plus confirmed events play that part. Fallbacks: by load.
+ * least-loaded pod wins (shortest queue). Otherwise the pod with the highest
+ * prefix match ratio (matched ÷ request blocks) wins if that ratio exceeds the
+ * threshold, else the pod with the smallest cache (`cacheTokens`; ties go to
+ * the least-loaded), as sgl-router sends it to the worker with the smallest
+ * tree. sgl-router matches against an approximate tree of the requests it
+ * routed; here the index's speculative depth (which records every routed
+ * request) plus confirmed events play that part. Fallbacks: by load.
  */
 export const cacheAwarePicker = (p: CacheAwareParams): Picker => ({
   name: 'cache-aware',
@@ -30,21 +43,34 @@ export const cacheAwarePicker = (p: CacheAwareParams): Picker => ({
     const max = pods[byLoad.at(-1)!]!.inFlight;
     const imbalanced = max - min > p.balanceAbsThreshold && max > min * p.balanceRelThreshold;
     let chosen = byLoad[0]!;
-    if (!imbalanced && input.totalBlocks > 0) {
+    if (!imbalanced) {
       let best = -1;
       let bestRatio = 0;
       let ties = 0;
-      pods.forEach((x, i) => {
-        const ratio = matchedBlocks(input, x.pod) / input.totalBlocks;
-        if (ratio > bestRatio) {
-          bestRatio = ratio;
-          best = i;
-          ties = 1;
-        } else if (ratio === bestRatio && best >= 0 && rng() * ++ties < 1) {
-          best = i;
-        }
-      });
+      if (input.totalBlocks > 0) {
+        pods.forEach((x, i) => {
+          const ratio = matchedBlocks(input, x.pod) / input.totalBlocks;
+          if (ratio > bestRatio) {
+            bestRatio = ratio;
+            best = i;
+            ties = 1;
+          } else if (ratio === bestRatio && best >= 0 && rng() * ++ties < 1) {
+            best = i;
+          }
+        });
+      }
       if (best >= 0 && bestRatio > p.cacheThreshold) chosen = best;
+      else {
+        // Smallest cache; walking in load order makes the least-loaded win ties.
+        let smallest = Infinity;
+        for (const i of byLoad) {
+          const size = cacheTokens(pods[i]!);
+          if (size < smallest) {
+            smallest = size;
+            chosen = i;
+          }
+        }
+      }
     }
     return [chosen, ...byLoad.filter((i) => i !== chosen)];
   },
