@@ -1,7 +1,7 @@
 export { IndexReplica, mergeChunks } from './replica.js';
 export type { IndexReplicaOptions, ModelView, PodEntry } from './replica.js';
 export { PodSync } from './pod-sync.js';
-export type { SyncAction } from './pod-sync.js';
+export type { SnapshotAction, SyncAction } from './pod-sync.js';
 export { replicaMetrics } from './metrics.js';
 export type { ReplicaMetrics } from './metrics.js';
 export { replicaStats } from './stats.js';

@@ -13,6 +13,19 @@ export type SyncAction =
   | { kind: 'hold' }
   | { kind: 'drop'; reason: 'duplicate' };
 
+/** What to do once a snapshot has arrived, given the batches held meanwhile. */
+export type SnapshotAction =
+  /** Import the snapshot, then apply these held batches on top of it, in order. */
+  | { kind: 'import-and-apply'; batches: EventBatch[] }
+  /** The snapshot is of a dead engine: empty the pod and apply the new epoch's batches. */
+  | { kind: 'reset-and-apply'; batches: EventBatch[] }
+  /**
+   * Fetch another snapshot at once. `gap`: the held batches do not continue this
+   * one, which is still the best state meanwhile; `epoch`: the publisher moved to
+   * an epoch this snapshot is not of, so the pod is emptied until the next.
+   */
+  | { kind: 'resync'; reason: 'gap' | 'epoch' };
+
 /**
  * Batches held while a snapshot is in flight. Past this many the held run is
  * dropped and the snapshot's answer is treated as stale, so a fresh resync
@@ -33,6 +46,8 @@ export class PodSync {
   private held: EventBatch[] = [];
   private overflowed = false;
   private tailSuspect = 0;
+  /** The epoch the pod was in when the pending snapshot was asked for. */
+  private syncFrom: string | null = null;
 
   onBatch(b: EventBatch): SyncAction {
     if (this.syncing) {
@@ -99,6 +114,7 @@ export class PodSync {
     reason: 'start' | 'gap' | 'epoch' | 'tail' | 'rejected',
   ): SyncAction {
     this.syncing = true;
+    this.syncFrom = this.epoch;
     this.tailSuspect = 0;
     this.overflowed = false;
     this.held = b ? [b] : [];
@@ -106,11 +122,15 @@ export class PodSync {
   }
 
   /**
-   * The snapshot arrived (its last chunk carries epoch and seq). Returns the
-   * held batches that apply on top of it, in order; if they do not continue
-   * the snapshot without a gap, the caller must resync again (`null`).
+   * The snapshot arrived (its last chunk carries epoch and seq). Usually the
+   * held batches after its seq apply on top. But when batches of an epoch that
+   * is neither the snapshot's nor the one the pod was in before were held, the
+   * engine restarted after answering (held batches are in arrival order; the
+   * last such epoch is the newest): the snapshot is of a dead engine, and the
+   * new epoch's run from seq 1 is the pod's whole state. Anything that does not
+   * continue without a gap is fetched again.
    */
-  onSnapshot(last: Pick<SnapshotChunk, 'epoch' | 'seq'>): EventBatch[] | null {
+  onSnapshot(last: Pick<SnapshotChunk, 'epoch' | 'seq'>): SnapshotAction {
     this.epoch = last.epoch;
     this.lastSeq = last.seq;
     if (this.overflowed) {
@@ -118,24 +138,47 @@ export class PodSync {
       this.overflowed = false;
       this.held = [];
       this.syncing = true;
-      return null;
+      this.syncFrom = this.epoch;
+      return { kind: 'resync', reason: 'gap' };
     }
-    const later = this.held
-      .filter((b) => b.epoch === last.epoch && b.seq > last.seq)
-      .sort((x, y) => x.seq - y.seq);
+    const newer = this.held.findLast((b) => b.epoch !== last.epoch && b.epoch !== this.syncFrom);
+    const current = newer?.epoch ?? last.epoch;
+    const run = this.held.filter((b) => b.epoch === current).sort((x, y) => x.seq - y.seq);
     this.held = [];
     this.syncing = false;
-    const out: EventBatch[] = [];
-    for (const b of later) {
-      if (b.seq === this.lastSeq) continue; // held twice
-      if (b.seq !== this.lastSeq + 1) {
-        this.syncing = true;
-        this.held = later.filter((x) => x.seq > this.lastSeq);
-        return null;
-      }
-      out.push(b);
-      this.lastSeq = b.seq;
+    if (current !== last.epoch) {
+      this.epoch = current;
+      this.lastSeq = 0;
+      this.tailSuspect = 0;
+      const next = this.continueRun(run);
+      if (next) return { kind: 'reset-and-apply', batches: next };
+      // Nothing held needs keeping: the next snapshot is taken after all of it.
+      this.syncing = true;
+      this.syncFrom = current;
+      return { kind: 'resync', reason: 'epoch' };
     }
+    const next = this.continueRun(run);
+    if (next) return { kind: 'import-and-apply', batches: next };
+    this.syncing = true;
+    this.syncFrom = this.epoch;
+    this.held = run.filter((x) => x.seq > this.lastSeq);
+    return { kind: 'resync', reason: 'gap' };
+  }
+
+  /**
+   * The batches of `sorted` (one epoch, by seq) that follow `lastSeq`, advancing
+   * it; null when they leave a gap. Batches held twice count once.
+   */
+  private continueRun(sorted: readonly EventBatch[]): EventBatch[] | null {
+    const out: EventBatch[] = [];
+    let seq = this.lastSeq;
+    for (const b of sorted) {
+      if (b.seq <= seq) continue;
+      if (b.seq !== seq + 1) return null;
+      out.push(b);
+      seq = b.seq;
+    }
+    this.lastSeq = seq;
     return out;
   }
 

@@ -109,6 +109,55 @@ describe('IndexReplica', () => {
     await r.stop();
   });
 
+  it('drops a snapshot of the old epoch when the engine restarted while it was in flight', async () => {
+    const { r, bus } = replica();
+    const k1 = keys(100, 4);
+    const k2 = keys(200, 3);
+    const batch = (epoch: string, seq: number, k: KeySeq) =>
+      bus.publish(
+        subjects.events(MODEL, slotOf(POD)),
+        encodeEventBatch({
+          pod: POD,
+          model: MODEL,
+          epoch,
+          seq,
+          ts: Date.now(),
+          events: [{ kind: 'stored', parent: null, keys: k, tier: 'gpu', depth: 0 }],
+        }),
+      );
+    let asked = 0;
+    bus.subscribe(subjects.snapshot(POD), (m) => {
+      asked++;
+      // answered as the old engine, but only after the new one has published
+      setTimeout(() => {
+        m.respond(
+          encodeSnapshotChunk({
+            pod: POD,
+            model: MODEL,
+            epoch: 'e1',
+            seq: 3,
+            index: 0,
+            last: true,
+            keys: k1,
+            tiers: new Uint8Array(4),
+            depths: new Uint32Array(4),
+          }),
+        );
+        m.respond(new Uint8Array(0));
+      }, 100);
+    });
+    batch('e1', 1, k1.slice(0, 4));
+    batch('e1', 3, k1.slice(4)); // gap: snapshot requested
+    await until(() => asked === 1);
+    batch('e2', 1, k2.slice(0, 2));
+    batch('e2', 2, k2.slice(2));
+    await until(() => r.podEntries()[0]?.sync.syncing === false && depth(r, k2) === 3);
+    expect(depth(r, k1)).toBe(0);
+    expect(r.podEntries()[0]!.sync.epoch).toBe('e2');
+    expect(asked).toBe(1);
+    await r.stop();
+  });
+
   it('drops a batch that does not validate, counts it, and repairs the pod from a snapshot', async () => {
     const { r, bus } = replica();
     const pub = new FakePublisher(bus, POD, MODEL).start();

@@ -311,20 +311,28 @@ export class IndexReplica {
       if (!last?.last) throw new Error('snapshot ended without its last chunk');
       // Removed meanwhile, perhaps back already as a new entry: this answer is not its state.
       if (this.pods.get(e.pod) !== e) return;
-      const view = this.viewFor(e.model);
-      view.index.importPod(e.pod, mergeChunks(chunks));
       const after = e.sync.onSnapshot(last);
-      e.firstSyncDone = true;
       e.resyncAttempt = 0;
       this.metrics.resyncs.inc({ result: 'ok' });
       this.count(e.model, 'resyncs');
-      if (after === null) {
-        this.metrics.gaps.inc({ reason: 'gap' });
-        this.count(e.model, 'gaps');
-        void this.resync(e);
-        return;
+      const index = this.viewFor(e.model).index;
+      switch (after.kind) {
+        case 'import-and-apply':
+          index.importPod(e.pod, mergeChunks(chunks));
+          e.firstSyncDone = true;
+          this.applyBatches(e, after.batches);
+          return;
+        case 'reset-and-apply':
+          this.perform(e, after);
+          return;
+        case 'resync':
+          if (after.reason === 'gap') index.importPod(e.pod, mergeChunks(chunks));
+          else index.removePod(e.pod);
+          this.metrics.gaps.inc({ reason: after.reason });
+          this.count(e.model, 'gaps');
+          void this.resync(e);
+          return;
       }
-      this.applyBatches(e, after);
     } catch (err) {
       this.metrics.resyncs.inc({ result: 'failed' });
       e.sync.onSnapshotFailed();
