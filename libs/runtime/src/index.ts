@@ -24,12 +24,12 @@ export {
 export type { ConfigOf, Schema, Setting } from './config.js';
 export { serveHttp } from './http.js';
 export type { HttpServer } from './http.js';
-export { Lifecycle } from './lifecycle.js';
+export { Lifecycle, processStopping } from './lifecycle.js';
 export { createLogger, LOG_LEVELS, rateLimited } from './log.js';
 export type { Logger } from './log.js';
 export { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS, Registry } from './metrics.js';
 export { connectNats, natsConnectionOptions, natsSettings } from './nats.js';
-export type { NatsHandle, NatsSettings } from './nats.js';
+export type { ConnectNatsOptions, NatsHandle, NatsSettings } from './nats.js';
 export { freePort, startNatsServer } from './nats-server.js';
 export type { NatsServer } from './nats-server.js';
 export { FakePublisher } from './fake-publisher.js';

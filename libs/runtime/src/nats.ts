@@ -1,10 +1,11 @@
 import { readFileSync } from 'node:fs';
 import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node';
-import { connect, credsAuthenticator } from '@nats-io/transport-node';
+import { connect, credsAuthenticator, errors } from '@nats-io/transport-node';
 import type { Bus } from './bus/bus.js';
 import { natsBus } from './bus/nats-bus.js';
 import { setting } from './config.js';
 import type { ConfigOf } from './config.js';
+import { processStopping } from './lifecycle.js';
 import type { Logger } from './log.js';
 import { rateLimited } from './log.js';
 
@@ -86,42 +87,80 @@ export interface NatsHandle {
   bus: Bus;
 }
 
+export interface ConnectNatsOptions {
+  /** Give up on the first connection after this long (default: never, as reconnects). */
+  timeoutMs?: number;
+  /** Abandons connecting (default `processStopping`: SIGTERM during startup). */
+  signal?: AbortSignal;
+}
+
+/** The server said no: retrying with the same settings cannot succeed. */
+const refusal = (e: unknown) =>
+  e instanceof errors.AuthorizationError || e instanceof errors.UserAuthenticationExpiredError;
+
 /**
- * Connects (waiting for the first connection, retrying until `timeoutMs`),
- * logs every status change, and exposes connectedness on the bus.
+ * Connects, retrying until it succeeds — NATS may start after the service, as
+ * it may restart later — unless the server refuses the credentials, `timeoutMs`
+ * passes or `signal` aborts (each throws). Then logs every status change; the
+ * bus follows connectedness.
  */
 export async function connectNats(
   s: NatsSettings,
   name: string,
   log: Logger,
-  timeoutMs = 30_000,
+  o: ConnectNatsOptions = {},
 ): Promise<NatsHandle> {
   const opts = natsConnectionOptions(s, name);
-  const deadline = Date.now() + timeoutMs;
+  const signal = o.signal ?? processStopping;
+  const deadline = Date.now() + (o.timeoutMs ?? Number.POSITIVE_INFINITY);
+  const retrying = rateLimited(log, 10_000);
+  let stop: () => void = () => undefined;
+  const aborted = new Promise<'aborted'>((resolve) => {
+    stop = () => resolve('aborted');
+    signal.addEventListener('abort', stop, { once: true });
+  });
   let nc: NatsConnection | undefined;
   let lastError: unknown;
-  while (!nc && Date.now() < deadline) {
-    try {
-      nc = await connect({
+  try {
+    while (!nc) {
+      if (signal.aborted) throw new Error('stopped while connecting to NATS');
+      if (Date.now() >= deadline)
+        throw new Error(`cannot connect to NATS at ${s.natsUrl}: ${String(lastError)}`, {
+          cause: lastError,
+        });
+      const attempt = connect({
         ...opts,
         timeout: Math.min(5000, Math.max(500, deadline - Date.now())),
       });
-    } catch (e) {
-      lastError = e;
-      log.warn({ err: String(e) }, 'cannot reach NATS yet, retrying');
-      await new Promise((r) => setTimeout(r, 500));
+      const r = await Promise.race([
+        attempt.then(
+          (c) => ({ c }),
+          (e: unknown) => ({ e }),
+        ),
+        aborted,
+      ]);
+      if (r === 'aborted') {
+        void attempt.then((c) => c.close()).catch(() => undefined);
+        continue;
+      }
+      if ('c' in r) {
+        nc = r.c;
+        break;
+      }
+      if (refusal(r.e))
+        throw new Error(`NATS at ${s.natsUrl} refused the credentials: ${String(r.e)}`, {
+          cause: r.e,
+        });
+      lastError = r.e;
+      retrying('connect', { err: String(r.e) }, 'cannot reach NATS yet, retrying');
+      await Promise.race([new Promise((r) => setTimeout(r, 500)), aborted]);
     }
+  } finally {
+    signal.removeEventListener('abort', stop);
   }
-  if (!nc)
-    throw new Error(`cannot connect to NATS at ${s.natsUrl}: ${String(lastError)}`, {
-      cause: lastError,
-    });
-  let connected = true;
   const conn = nc;
   void (async () => {
     for await (const st of conn.status()) {
-      if (st.type === 'disconnect') connected = false;
-      if (st.type === 'reconnect') connected = true;
       if (st.type === 'disconnect' || st.type === 'reconnect' || st.type === 'error') {
         log.warn(
           { status: st.type, server: 'server' in st ? st.server : undefined },
@@ -130,11 +169,8 @@ export async function connectNats(
       }
     }
   })();
-  void conn.closed().then(() => {
-    connected = false;
-  });
   const warn = rateLimited(log);
-  const base = natsBus(conn, {
+  const bus = natsBus(conn, {
     onHandlerError: (err, subject) =>
       warn(
         `subscription:${subject ?? ''}`,
@@ -143,5 +179,5 @@ export async function connectNats(
       ),
   });
   log.info({ server: conn.getServer() }, 'connected to NATS');
-  return { nc: conn, bus: { ...base, isConnected: () => connected && !conn.isClosed() } };
+  return { nc: conn, bus };
 }

@@ -27,8 +27,12 @@ export interface ServiceMainOptions<C extends { logLevel: string }> {
 
 /**
  * The shared shape of a service's composition root: help on --help (exit 0),
- * a named ConfigError (exit 2), start, then run until SIGTERM/SIGINT and stop
- * in reverse order (exit 0), or exit 1 when starting fails.
+ * a named ConfigError (exit 2, also when `start` throws one), start, then run
+ * until SIGTERM/SIGINT and stop in reverse order (exit 0), or exit 1 when
+ * starting fails. The signal handlers are in place before `start`: a signal
+ * during startup aborts `life.signal` (and `processStopping`, which
+ * `connectNats` watches), and once the start has given up, whatever it had
+ * started is stopped as after a normal run.
  */
 export async function serviceMain<C extends { logLevel: string }>(
   o: ServiceMainOptions<C>,
@@ -49,12 +53,20 @@ export async function serviceMain<C extends { logLevel: string }>(
   }
   const log = createLogger(o.name, config.logLevel);
   const life = new Lifecycle(log);
+  const exit = life.untilSignal();
   try {
-    await o.start(config, log, life);
+    await life.whileStarting(o.start(config, log, life));
   } catch (e) {
+    if (life.signal.aborted) return exit;
+    life.unwatch();
+    if (e instanceof ConfigError) {
+      process.stderr.write(`kvroute ${o.name}: ${e.message}\n`);
+      await life.stop();
+      return 2;
+    }
     log.fatal({ err: String(e) }, `${o.name} failed to start`);
     await life.stop();
     return 1;
   }
-  return life.untilSignal();
+  return exit;
 }

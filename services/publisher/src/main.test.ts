@@ -82,4 +82,49 @@ describe('kvroute publisher (publisherMain)', () => {
       await nats.dispose();
     }
   });
+
+  it('on SIGTERM during a NATS outage, stops and exits 0 instead of waiting for NATS', async () => {
+    const nats = await startNatsServer();
+    const engine = await FakeEngine.start();
+    try {
+      const port = await freePort();
+      const run = runMain([
+        ...['--nats', nats.url, '--model', 'm', '--pod', '10.9.0.2:8000', '--port', String(port)],
+        ...[
+          '--log-level',
+          'info',
+          '--zmq',
+          engine.pubEndpoint,
+          '--zmq-replay',
+          engine.replayEndpoint!,
+        ],
+      ]);
+      const readyz = async () =>
+        (await fetch(`http://127.0.0.1:${port}/readyz`).catch(() => undefined))?.status;
+      for (let s = await readyz(); s !== 200; s = await readyz())
+        await new Promise((r) => setTimeout(r, 100));
+      await nats.stop();
+      for (let s = await readyz(); s !== 503; s = await readyz())
+        await new Promise((r) => setTimeout(r, 50));
+      run.child.kill('SIGTERM');
+      expect(await run.exit).toBe(0);
+      expect(run.err()).toMatch(/publisher stopped/);
+    } finally {
+      await engine.close();
+      await nats.dispose();
+    }
+  }, 30_000);
+
+  it('on SIGTERM while still connecting to NATS, gives up starting and exits 0', async () => {
+    const port = await freePort();
+    const run = runMain([
+      ...['--nats', `nats://127.0.0.1:${await freePort()}`, '--model', 'm', '--log-level', 'info'],
+      ...['--pod', '10.9.0.3:8000', '--port', String(port), '--zmq', 'tcp://127.0.0.1:5999'],
+    ]);
+    await until(() => /cannot reach NATS yet/.test(run.err()), 15_000, 'a connection attempt');
+    run.child.kill('SIGTERM');
+    expect(await run.exit).toBe(0);
+    expect(run.err()).toMatch(/"msg":"stopping"/);
+    expect(run.err()).not.toMatch(/failed to start/);
+  }, 30_000);
 });

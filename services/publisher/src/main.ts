@@ -18,7 +18,9 @@ export function publisherMain(argv: string[]): Promise<number> {
     parse: parsePublisherConfig,
     async start(config, log, life) {
       const registry = createRegistry();
-      const { bus } = await connectNats(config, `kvroute-publisher-${config.pod}`, log);
+      const { bus } = await connectNats(config, `kvroute-publisher-${config.pod}`, log, {
+        signal: life.signal,
+      });
       life.onStop('nats', () => bus.close());
       const publisher = createPublisher({ bus, config, log, registry });
       life.onStop('publisher', () => publisher.stop());

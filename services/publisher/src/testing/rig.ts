@@ -12,7 +12,7 @@ export const silentLog = createLogger('test', process.env.KVROUTE_TEST_LOG ?? 's
 
 export async function connectBus(url: string, name: string): Promise<Bus> {
   const s = { natsUrl: url } as NatsSettings;
-  return (await connectNats(s, name, silentLog, 10_000)).bus;
+  return (await connectNats(s, name, silentLog, { timeoutMs: 10_000 })).bus;
 }
 
 let n = 0;
