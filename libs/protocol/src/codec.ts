@@ -48,16 +48,17 @@ const str = (o: Obj, f: string, max = 1024): string => {
   }
   return v;
 };
-const num = (o: Obj, f: string, min = -Infinity, max = Infinity): number => {
+/** Field `f` of `o` as a finite number in [min, max]; errors name `path` (the field's full path). */
+const num = (o: Obj, f: string, min = -Infinity, max = Infinity, path = f): number => {
   const v = o[f];
   if (typeof v !== 'number' || !Number.isFinite(v) || v < min || v > max) {
-    throw new ProtocolError(f, `expected a number in [${min}, ${max}]`);
+    throw new ProtocolError(path, `expected a number in [${min}, ${max}]`);
   }
   return v;
 };
-const int = (o: Obj, f: string, min = 0, max = Number.MAX_SAFE_INTEGER): number => {
-  const v = num(o, f, min, max);
-  if (!Number.isInteger(v)) throw new ProtocolError(f, 'expected an integer');
+const int = (o: Obj, f: string, min = 0, max = Number.MAX_SAFE_INTEGER, path = f): number => {
+  const v = num(o, f, min, max, path);
+  if (!Number.isInteger(v)) throw new ProtocolError(path, 'expected an integer');
   return v;
 };
 const bin = (v: unknown, f: string): Uint8Array => {
@@ -127,7 +128,7 @@ export function decodeEventBatch(bytes: Uint8Array): EventBatch {
           parent,
           keys: keys(e.k, `${f}.k`),
           tier: tierOf(e.r, `${f}.r`),
-          depth: int(e, 'd', -1, 0xffff_fffe),
+          depth: int(e, 'd', -1, 0xffff_fffe, `${f}.d`),
         };
       }
       case 'r':

@@ -254,4 +254,28 @@ describe('canonical messages', () => {
     expect(field(reply(['a', 'b', 'a'], [1, 1, 2], [1, 1, 2]))).toBe('pods[2]');
     expect(field(reply(['a', 'b'], [0, 3], [1, 3]))).toBe('decoded');
   });
+
+  it('names the event field of a bad stored-event depth', () => {
+    const packr = new Packr({ useRecords: false });
+    const stored = (d: unknown) =>
+      packr.pack({
+        v: 1,
+        k: 'events',
+        pod: 'p',
+        model: 'm',
+        epoch: 'e',
+        seq: 1,
+        ts: 1,
+        events: [{ t: 'c' }, { t: 's', p: null, k: new Uint8Array(8), r: 0, d }],
+      });
+    for (const d of ['x', -2, 1.5, 2 ** 32]) {
+      try {
+        decodeEventBatch(stored(d));
+        expect.unreachable();
+      } catch (e) {
+        expect(e).toBeInstanceOf(ProtocolError);
+        expect((e as ProtocolError).field).toBe('events[1].d');
+      }
+    }
+  });
 });
