@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   ConfigError,
@@ -92,5 +95,44 @@ describe('parseConfig', () => {
     expect(() => parseDuration('soon')).toThrow(RangeError);
     const help = renderHelp('x', schema);
     for (const s of Object.values(schema)) expect(help).toContain(`--${s.flag}`);
+  });
+
+  it('checks that files are readable, that paired settings come together, and that durations fit a timer', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kvroute-config-'));
+    try {
+      const cert = join(dir, 'cert.pem');
+      writeFileSync(cert, 'x');
+      const paired = {
+        cert: setting.optString({
+          flag: 'cert',
+          env: 'X_CERT',
+          help: 'c',
+          file: true,
+          requires: ['key'],
+        }),
+        key: setting.optString({
+          flag: 'key',
+          env: 'X_KEY',
+          help: 'k',
+          file: true,
+          requires: ['cert'],
+        }),
+        wait: setting.duration({ flag: 'wait', env: 'X_WAIT', help: 'w', default: 1000 }),
+      };
+      const parse = (argv: string[]) => () => parseConfig(paired, argv, {});
+      expect(parse(['--cert', cert, '--key', cert])()).toMatchObject({ cert, key: cert });
+      expect(parse(['--cert', join(dir, 'nope.pem'), '--key', cert])).toThrow(
+        /invalid --cert \/ X_CERT \(cert\): cannot read .*nope\.pem.*ENOENT/,
+      );
+      expect(parse(['--cert', dir, '--key', cert])).toThrow(/is not a file/);
+      expect(parse(['--key', cert])).toThrow(
+        /--key \/ X_KEY \(key\) needs --cert \/ X_CERT \(cert\) as well/,
+      );
+      expect(parse(['--cert', cert])).toThrow(/--cert .* needs --key/);
+      expect(parse(['--wait', '24h'])()).toMatchObject({ wait: 86_400_000 });
+      expect(parse(['--wait', '1000h'])).toThrow(/invalid --wait .* must be at most 2147483647 ms/);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 
 /**
@@ -21,6 +22,10 @@ interface Spec<T> {
   choices?: readonly string[];
   min?: number;
   max?: number;
+  /** The value names a file that must exist and be readable (checked at parse). */
+  file?: boolean;
+  /** Keys of settings that must be set too whenever this one is. */
+  requires?: readonly string[];
 }
 
 export type Setting<T> = Spec<T> & { readonly __type?: T };
@@ -64,6 +69,8 @@ const UNITS: Record<string, number> = {
   tib: 1024 ** 4,
 };
 const TIME_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, '': 1 };
+/** Timers (setTimeout, socket timeouts) take a signed 32-bit count of ms; past it they fire at once. */
+const MAX_DURATION_MS = 2 ** 31 - 1;
 
 export function parseBytes(text: string): number {
   const m = /^\s*([0-9]*\.?[0-9]+(?:e[0-9]+)?)\s*([a-zA-Z]*)\s*$/.exec(text);
@@ -94,6 +101,17 @@ function coerce(key: string, s: Spec<unknown>, raw: string | boolean): unknown {
       if (s.choices && !s.choices.includes(v as string))
         bad(`expected one of ${s.choices.join('|')}, got ${JSON.stringify(raw)}`);
       if (v === '') bad('must not be empty');
+      if (s.file) {
+        try {
+          accessSync(v as string, constants.R_OK);
+          if (!statSync(v as string).isFile()) bad(`${JSON.stringify(v)} is not a file`);
+        } catch (e) {
+          if (e instanceof ConfigError) throw e;
+          bad(
+            `cannot read ${JSON.stringify(v)}: ${(e as NodeJS.ErrnoException).code ?? String(e)}`,
+          );
+        }
+      }
       return v;
     case 'bool':
       if (typeof raw === 'boolean') return raw;
@@ -115,6 +133,8 @@ function coerce(key: string, s: Spec<unknown>, raw: string | boolean): unknown {
       } catch (e) {
         bad((e as Error).message);
       }
+      if (s.kind === 'duration' && (v as number) > MAX_DURATION_MS)
+        bad(`must be at most ${MAX_DURATION_MS} ms (about 24 days), got ${JSON.stringify(raw)}`);
       break;
   }
   const n = v as number;
@@ -151,6 +171,14 @@ export function parseConfig<S extends Schema>(
     else if (s.required)
       throw new ConfigError(`missing required setting ${name(key, s)}: ${s.help}`);
     else out[key] = undefined;
+  }
+  for (const [key, s] of Object.entries(schema)) {
+    if (out[key] === undefined) continue;
+    for (const other of s.requires ?? []) {
+      const o = schema[other];
+      if (o && out[other] === undefined)
+        throw new ConfigError(`${name(key, s)} needs ${name(other, o)} as well`);
+    }
   }
   return out as ConfigOf<S>;
 }

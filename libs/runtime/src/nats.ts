@@ -3,7 +3,7 @@ import type { ConnectionOptions, NatsConnection } from '@nats-io/transport-node'
 import { connect, credsAuthenticator, errors } from '@nats-io/transport-node';
 import type { Bus } from './bus/bus.js';
 import { natsBus } from './bus/nats-bus.js';
-import { setting } from './config.js';
+import { ConfigError, setting } from './config.js';
 import type { ConfigOf } from './config.js';
 import { processStopping } from './lifecycle.js';
 import type { Logger } from './log.js';
@@ -21,16 +21,19 @@ export const natsSettings = {
     flag: 'nats-creds',
     env: 'KVROUTE_NATS_CREDS',
     help: 'NATS credentials file (JWT + NKey seed)',
+    file: true,
   }),
   natsUser: setting.optString({
     flag: 'nats-user',
     env: 'KVROUTE_NATS_USER',
     help: 'NATS user name',
+    requires: ['natsPassword'],
   }),
   natsPassword: setting.optString({
     flag: 'nats-password',
     env: 'KVROUTE_NATS_PASSWORD',
     help: 'NATS password',
+    requires: ['natsUser'],
   }),
   natsToken: setting.optString({
     flag: 'nats-token',
@@ -41,21 +44,31 @@ export const natsSettings = {
     flag: 'nats-tls-ca',
     env: 'KVROUTE_NATS_TLS_CA',
     help: 'CA bundle to verify the NATS server (enables TLS)',
+    file: true,
   }),
   natsTlsCert: setting.optString({
     flag: 'nats-tls-cert',
     env: 'KVROUTE_NATS_TLS_CERT',
     help: 'client certificate for NATS mutual TLS',
+    file: true,
+    requires: ['natsTlsKey'],
   }),
   natsTlsKey: setting.optString({
     flag: 'nats-tls-key',
     env: 'KVROUTE_NATS_TLS_KEY',
     help: 'client key for NATS mutual TLS',
+    file: true,
+    requires: ['natsTlsCert'],
   }),
 };
 
 export type NatsSettings = ConfigOf<typeof natsSettings>;
 
+/**
+ * The nats.js options for the settings (already checked by `parseConfig`:
+ * files readable, cert with key, user with password). Throws ConfigError when
+ * the credentials file cannot be read after all.
+ */
 export function natsConnectionOptions(s: NatsSettings, name: string): ConnectionOptions {
   const o: ConnectionOptions = {
     servers: s.natsUrl
@@ -68,7 +81,17 @@ export function natsConnectionOptions(s: NatsSettings, name: string): Connection
     reconnectTimeWait: 500,
     pingInterval: 10_000,
   };
-  if (s.natsCreds) o.authenticator = credsAuthenticator(readFileSync(s.natsCreds));
+  if (s.natsCreds) {
+    let creds: Uint8Array;
+    try {
+      creds = readFileSync(s.natsCreds);
+    } catch (e) {
+      throw new ConfigError(
+        `cannot read --nats-creds / KVROUTE_NATS_CREDS (natsCreds) ${s.natsCreds}: ${String(e)}`,
+      );
+    }
+    o.authenticator = credsAuthenticator(creds);
+  }
   if (s.natsUser) o.user = s.natsUser;
   if (s.natsPassword) o.pass = s.natsPassword;
   if (s.natsToken) o.token = s.natsToken;

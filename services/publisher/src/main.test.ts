@@ -44,6 +44,15 @@ describe('kvroute publisher (publisherMain)', () => {
       expect(String(err.mock.calls.at(-1)?.[0])).toMatch(/invalid --zmq \/ KVROUTE_ZMQ_ENDPOINT/);
       expect(await publisherMain(args)).toBe(2);
       expect(String(err.mock.calls.at(-1)?.[0])).toMatch(/missing required setting --zmq/);
+      const zmq = ['--zmq', 'tcp://127.0.0.1:5557'];
+      expect(await publisherMain([...args, ...zmq, '--nats-creds', '/nonexistent/x.creds'])).toBe(
+        2,
+      );
+      expect(String(err.mock.calls.at(-1)?.[0])).toMatch(
+        /invalid --nats-creds \/ KVROUTE_NATS_CREDS \(natsCreds\): cannot read/,
+      );
+      expect(await publisherMain([...args, ...zmq, '--nats-tls-key', '/etc/hostname'])).toBe(2);
+      expect(String(err.mock.calls.at(-1)?.[0])).toMatch(/--nats-tls-key .* needs --nats-tls-cert/);
       expect(await publisherMain(['--help'])).toBe(0);
       expect(String(out.mock.calls.at(-1)?.[0])).toMatch(/--zmq-replay/);
     } finally {
