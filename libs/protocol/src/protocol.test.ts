@@ -20,7 +20,7 @@ import {
 } from './codec.js';
 import { ProtocolError } from './errors.js';
 import type { EventBatch, Heartbeat } from './messages.js';
-import { parseShardList, shardOf, SLOTS, slotOf, slotsOfShard } from './sharding.js';
+import { parseShardList, shardOf, shardOfSlot, SLOTS, slotOf, slotsOfShard } from './sharding.js';
 import { decodeToken, encodeToken, modelOfSubject, subjects } from './subjects.js';
 
 describe('subjects', () => {
@@ -90,6 +90,18 @@ describe('sharding', () => {
       expect(all.sort((a, b) => a - b)).toEqual(Array.from({ length: SLOTS }, (_, i) => i));
       expect(slotsOfShard(shardOf('p:1', n), n)).toContain(slotOf('p:1'));
     }
+  });
+
+  it('refuse shard counts outside 1..64 and shards outside the count', () => {
+    for (const n of [0, -1, 65, 1.5, NaN, Infinity]) {
+      expect(() => shardOf('p:1', n)).toThrow(RangeError);
+      expect(() => shardOfSlot(0, n)).toThrow(RangeError);
+      expect(() => slotsOfShard(0, n)).toThrow(RangeError);
+    }
+    for (const s of [-1, 4, 1.5, NaN]) expect(() => slotsOfShard(s, 4)).toThrow(RangeError);
+    for (const slot of [-1, SLOTS, 0.5]) expect(() => shardOfSlot(slot, 4)).toThrow(RangeError);
+    expect(slotsOfShard(3, 4)).toHaveLength(SLOTS / 4);
+    expect(shardOfSlot(SLOTS - 1, 64)).toBe(SLOTS - 1);
   });
 
   it('parses shard lists and names bad ones', () => {

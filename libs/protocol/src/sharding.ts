@@ -17,15 +17,32 @@ export function slotOf(pod: string): number {
   return (h >>> 0) % SLOTS;
 }
 
+function checkShardCount(shardCount: number): void {
+  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > SLOTS) {
+    throw new RangeError(`shard count must be an integer in 1..${SLOTS}, got ${shardCount}`);
+  }
+}
+
+/** The shard owning a slot. Throws RangeError unless slot is in 0..SLOTS-1 and shardCount in 1..SLOTS. */
 export function shardOfSlot(slot: number, shardCount: number): number {
+  checkShardCount(shardCount);
+  if (!Number.isInteger(slot) || slot < 0 || slot >= SLOTS) {
+    throw new RangeError(`slot must be an integer in 0..${SLOTS - 1}, got ${slot}`);
+  }
   return slot % shardCount;
 }
 
+/** The shard owning a pod's slot. Throws RangeError unless shardCount is in 1..SLOTS. */
 export function shardOf(pod: string, shardCount: number): number {
   return shardOfSlot(slotOf(pod), shardCount);
 }
 
+/** The slots shard `shard` of `shardCount` owns, ascending. Throws RangeError for a shard outside the count. */
 export function slotsOfShard(shard: number, shardCount: number): number[] {
+  checkShardCount(shardCount);
+  if (!Number.isInteger(shard) || shard < 0 || shard >= shardCount) {
+    throw new RangeError(`shard must be an integer in 0..${shardCount - 1}, got ${shard}`);
+  }
   const out: number[] = [];
   for (let s = shard; s < SLOTS; s += shardCount) out.push(s);
   return out;
@@ -33,9 +50,7 @@ export function slotsOfShard(shard: number, shardCount: number): number[] {
 
 /** Parses `all` or a list like `0,2,5-7` against a shard count. */
 export function parseShardList(spec: string, shardCount: number): number[] {
-  if (!Number.isInteger(shardCount) || shardCount < 1 || shardCount > SLOTS) {
-    throw new RangeError(`shard count must be an integer in 1..${SLOTS}, got ${shardCount}`);
-  }
+  checkShardCount(shardCount);
   if (spec.trim() === 'all') return Array.from({ length: shardCount }, (_, i) => i);
   const out = new Set<number>();
   for (const part of spec.split(',')) {
