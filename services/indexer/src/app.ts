@@ -154,6 +154,7 @@ export function createApp({ indexer, keyer, registry, maxBodyBytes }: AppDeps): 
       last_seq: e.sync.lastSeq,
       syncing: e.sync.syncing,
       last_seen_ms_ago: Date.now() - e.lastSeenMs,
+      last_heartbeat_ms_ago: Date.now() - e.lastHeartbeatMs,
       gpu_blocks: ps?.gpuBlocks ?? 0,
       cpu_blocks: ps?.cpuBlocks ?? 0,
     });

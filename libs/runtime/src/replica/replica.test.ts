@@ -13,6 +13,7 @@ import { FakePublisher } from '../fake-publisher.js';
 import { createLogger } from '../log.js';
 import { Registry } from '../metrics.js';
 import { IndexReplica } from './replica.js';
+import type { IndexReplicaOptions } from './replica.js';
 
 const MODEL = 'm';
 const POD = 'p:1';
@@ -27,7 +28,7 @@ const until = async (cond: () => boolean, ms = 3000) => {
 const keys = (base: number, n: number): KeySeq =>
   keySeqFrom(Array.from({ length: n }, (_, i) => BigInt(base + i)));
 
-function replica(bus = createMemoryBus()) {
+function replica(bus = createMemoryBus(), options: Partial<IndexReplicaOptions> = {}) {
   const r = new IndexReplica(
     bus,
     {
@@ -35,6 +36,7 @@ function replica(bus = createMemoryBus()) {
       podTimeoutMs: 60_000,
       snapshotTimeoutMs: 2000,
       metricsPrefix: 't',
+      ...options,
     },
     log,
     new Registry(),
@@ -170,5 +172,26 @@ describe('IndexReplica', () => {
     expect(r.counts(MODEL).resyncs).toBeGreaterThan(0);
     expect(pub.snapshotsServed).toBeGreaterThan(0);
     await r.stop();
+  });
+
+  it('removes a pod whose heartbeats stop even while its batches keep arriving', async () => {
+    const { r, bus } = replica(undefined, { podTimeoutMs: 200, tickMs: 20 });
+    const pub = new FakePublisher(bus, POD, MODEL).start();
+    pub.heartbeat();
+    let i = 0;
+    const events = setInterval(() => pub.store(keys(1000 + 10 * i++, 1)), 20);
+    const silentRemovals = async () =>
+      (await r.metrics.podsRemoved.get()).values.find((v) => v.labels.reason === 'silent')?.value ??
+      0;
+    try {
+      await until(() => r.podEntries().length === 1);
+      const end = Date.now() + 3000;
+      while ((await silentRemovals()) === 0 && Date.now() < end)
+        await new Promise((res) => setTimeout(res, 20));
+      expect(await silentRemovals()).toBeGreaterThan(0);
+    } finally {
+      clearInterval(events);
+      await r.stop();
+    }
   });
 });

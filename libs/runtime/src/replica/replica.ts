@@ -37,7 +37,10 @@ export interface PodEntry {
   pod: string;
   model: string;
   sync: PodSync;
+  /** Last message of any kind (batch or heartbeat), for diagnostics. */
   lastSeenMs: number;
+  /** Last heartbeat (or creation): a pod is removed when heartbeats stop, whatever else arrives. */
+  lastHeartbeatMs: number;
   blockSize: number;
   firstSyncDone: boolean;
   resyncAttempt: number;
@@ -189,6 +192,7 @@ export class IndexReplica {
         model,
         sync: new PodSync(),
         lastSeenMs: this.now(),
+        lastHeartbeatMs: this.now(),
         blockSize: 0,
         firstSyncDone: false,
         resyncAttempt: 0,
@@ -230,6 +234,7 @@ export class IndexReplica {
     }
     const e = this.entryFor(hb.pod, hb.model);
     e.lastSeenMs = this.now();
+    e.lastHeartbeatMs = e.lastSeenMs;
     e.blockSize = hb.blockSize;
     const view = this.viewFor(hb.model);
     if (hb.blockSize > 0) view.blockSize = hb.blockSize;
@@ -361,7 +366,7 @@ export class IndexReplica {
   private tick(): void {
     const now = this.now();
     for (const e of [...this.pods.values()]) {
-      if (now - e.lastSeenMs > this.options.podTimeoutMs) this.removePod(e.pod, 'silent');
+      if (now - e.lastHeartbeatMs > this.options.podTimeoutMs) this.removePod(e.pod, 'silent');
     }
     for (const [model, r] of this.rate) {
       const dt = (now - r.since) / 1000;
