@@ -82,6 +82,20 @@ export const routerSettings = {
     default: 3000,
     min: 10,
   }),
+  ejectionTime: setting.duration({
+    flag: 'ejection-time',
+    env: 'KVROUTE_EJECTION_TIME',
+    help: 'gateway: a pod that refuses a connection gets no requests this long, doubling per failure (0: never ejected)',
+    default: 2000,
+    min: 0,
+  }),
+  maxEjectionTime: setting.duration({
+    flag: 'max-ejection-time',
+    env: 'KVROUTE_MAX_EJECTION_TIME',
+    help: 'gateway: the longest ejection',
+    default: 60_000,
+    min: 0,
+  }),
   logLevel: logLevelSetting,
 };
 

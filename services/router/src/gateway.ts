@@ -106,6 +106,7 @@ export class Gateway {
     for (let i = 0; i < pods.length; i++) {
       const pod = pods[i]!;
       if (i > 0) this.router.moved(route, pod);
+      this.router.connecting(pod, this.options.connectTimeoutMs);
       let upstream: Response;
       try {
         upstream = (await fetch(`http://${pod}${path}`, {
@@ -126,6 +127,13 @@ export class Gateway {
             'client_closed',
           );
         }
+        if (isConnectFailure(err)) {
+          failures.push(`${pod}: ${errorCode(err) ?? String(err)}`);
+          this.router.metrics.upstream.inc({ outcome: 'connect_failed' });
+          this.router.unreachable(route, pod);
+          continue;
+        }
+        this.router.reached(pod);
         if (errorCode(err) === 'UND_ERR_HEADERS_TIMEOUT') {
           this.router.finished(route.requestId);
           this.router.metrics.upstream.inc({ outcome: 'timeout' });
@@ -136,11 +144,6 @@ export class Gateway {
             'upstream_timeout',
           );
         }
-        if (isConnectFailure(err)) {
-          failures.push(`${pod}: ${errorCode(err) ?? String(err)}`);
-          this.router.metrics.upstream.inc({ outcome: 'connect_failed' });
-          continue;
-        }
         this.router.finished(route.requestId);
         this.router.metrics.upstream.inc({ outcome: 'failed' });
         throw new RouteError(
@@ -150,6 +153,7 @@ export class Gateway {
           'upstream_failed',
         );
       }
+      this.router.reached(pod);
       const s = upstream.status;
       this.router.metrics.upstream.inc({
         outcome: s >= 500 ? 'http_5xx' : s >= 400 ? 'http_4xx' : 'ok',

@@ -57,6 +57,8 @@ export function routerMain(argv: string[]): Promise<number> {
           maxBodyBytes: config.maxBodyBytes,
           connectTimeoutMs: config.connectTimeout,
           upstreamTimeoutMs: config.upstreamTimeout,
+          ejectionTimeMs: config.ejectionTime,
+          maxEjectionTimeMs: config.maxEjectionTime,
         },
       });
       life.onStop('router', () => svc.stop());

@@ -59,6 +59,24 @@ export function routerMetrics(registry: Registry) {
       labelNames: ['status'],
       registers: r,
     }),
+    ejections: new Counter({
+      name: 'kvroute_router_pod_ejections_total',
+      help: 'times a pod was ejected (no requests for a while) after refusing a connection',
+      labelNames: ['pod'],
+      registers: r,
+    }),
+    ejectedCandidates: new Gauge({
+      name: 'kvroute_router_ejected_candidates',
+      help: 'live pods left out of the candidates at the last decision because they are ejected',
+      labelNames: ['model'],
+      registers: r,
+    }),
+    allEjected: new Counter({
+      name: 'kvroute_router_all_ejected_total',
+      help: 'decisions made among ejected pods because every candidate was ejected',
+      labelNames: ['model'],
+      registers: r,
+    }),
     upstream: new Counter({
       name: 'kvroute_router_upstream_total',
       help: 'gateway upstream outcomes',

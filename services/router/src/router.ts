@@ -1,7 +1,5 @@
 import { randomUUID } from 'node:crypto';
 import type { BlockKeyer, KeySeq } from '@kvroute/block-keys';
-import type { PrefixIndex } from '@kvroute/prefix-index';
-import { createPrefixIndex } from '@kvroute/prefix-index';
 import { decodeHeartbeat, subjects } from '@kvroute/protocol';
 import type {
   Decision,
@@ -9,6 +7,7 @@ import type {
   MatchDepth,
   Policy,
   PodScore,
+  PodState,
   RequestInfo,
 } from '@kvroute/routing';
 import { createLoadTracker, createPolicy, TTFT_DEFAULTS } from '@kvroute/routing';
@@ -20,9 +19,11 @@ import type { ModelSettings, RouterFileConfig } from './config.js';
 import { RouteError } from './errors.js';
 import type { RouterMetrics } from './metrics.js';
 import { routerMetrics } from './metrics.js';
+import { PodHealth } from './pod-health.js';
 import { RemoteIndex } from './remote-index.js';
 import type { RouteRequest } from './request-body.js';
 import { routeTokens } from './route-tokens.js';
+import { SentRecord } from './sent-record.js';
 
 export interface RouterOptions {
   index: 'embedded' | 'remote';
@@ -32,6 +33,10 @@ export interface RouterOptions {
   memoryBudgetBytes: number;
   /** How long the router remembers where it sent a prompt in approximate mode. */
   approximateTtlMs?: number;
+  /** A pod that refuses a connection gets no request for this long, doubling per failure (0: off). Default 2000. */
+  ejectionTimeMs?: number;
+  /** Longest ejection. Default 60 000. */
+  maxEjectionTimeMs?: number;
   seed?: number;
 }
 
@@ -77,9 +82,10 @@ export class Router {
   readonly metrics: RouterMetrics;
   readonly replica: IndexReplica | null;
   private readonly remote: RemoteIndex | null;
-  /** Speculative entries (remote mode) and approximate-mode records, per model. */
-  private readonly local = new Map<string, PrefixIndex>();
-  private readonly approx = new Map<string, PrefixIndex>();
+  /** Connect failures reported by the gateway: ejected pods are no candidates for a while. */
+  readonly health: PodHealth;
+  /** Where this router sent which prefix (speculative entries, approximate-mode records). */
+  private readonly sent: SentRecord;
   private readonly policies = new Map<string, Policy>();
   private readonly subs: BusSubscription[] = [];
   private readonly now: () => number;
@@ -92,6 +98,12 @@ export class Router {
     this.metrics = routerMetrics(deps.registry);
     this.warn = rateLimited(deps.log);
     const { bus, options } = deps;
+    this.health = new PodHealth({
+      baseMs: options.ejectionTimeMs ?? 2000,
+      maxMs: options.maxEjectionTimeMs ?? 60_000,
+      now: this.now,
+    });
+    this.sent = new SentRecord(options.memoryBudgetBytes, this.now);
     this.replica =
       bus && options.index === 'embedded'
         ? new IndexReplica(
@@ -100,7 +112,6 @@ export class Router {
               memoryBudgetBytes: options.memoryBudgetBytes,
               podTimeoutMs: options.podTimeoutMs,
               snapshotTimeoutMs: 5000,
-              speculativeTtlMs: Math.max(1, options.speculativeTtlMs),
               metricsPrefix: 'kvroute_router_index',
             },
             deps.log,
@@ -172,19 +183,6 @@ export class Router {
     return p;
   }
 
-  private indexFor(map: Map<string, PrefixIndex>, model: string, ttlMs: number): PrefixIndex {
-    let ix = map.get(model);
-    if (!ix) {
-      ix = createPrefixIndex({
-        budgetBytes: 64 * 1024 ** 2,
-        speculativeTtlMs: Math.max(1, ttlMs),
-        now: this.now,
-      });
-      map.set(model, ix);
-    }
-    return ix;
-  }
-
   /**
    * Decides where one request goes. Throws RouteError for requests that cannot be routed.
    * `lifetime: 'estimated'` (the pick API, whose callers may never report back) ends the
@@ -227,6 +225,7 @@ export class Router {
           'no_live_candidates',
         );
     }
+    live = this.admitted(model, live);
     this.metrics.candidates.set({ model }, live.length);
     const { ids, mode } = routeTokens(req, this.deps.tokenizers.get(model));
     const blockSize =
@@ -238,36 +237,28 @@ export class Router {
     );
     const totalBlocks = keys.length / 2;
     const candidates = live.map((p) => p.pod);
-    const ttl = this.deps.options.speculativeTtlMs;
 
     const matches = new Map<string, MatchDepth>();
     let partial = false;
-    if (mode === 'approximate') {
-      const ix = this.indexFor(this.approx, model, this.deps.options.approximateTtlMs ?? 600_000);
-      for (const m of ix.lookup(keys, { candidates }).matches)
-        matches.set(m.pod, { gpu: 0, total: 0, speculative: m.speculative });
-    } else if (this.replica) {
-      const r = this.replica.lookup(model, keys, candidates, true);
-      for (const m of r.matches)
-        matches.set(m.pod, { gpu: m.gpu, total: m.total, speculative: m.speculative });
-    } else {
-      if (this.remote) {
-        const r = await this.remote.lookup(model, keys, candidates);
-        if (r.timedOut.length > 0)
-          this.metrics.lookupTimeouts.inc({ kind: 'timeout' }, r.timedOut.length);
-        if (r.missing.length > 0)
-          this.metrics.lookupTimeouts.inc({ kind: 'missing' }, r.missing.length);
-        partial = r.timedOut.length + r.missing.length > 0;
-        for (const [pod, m] of r.matches)
-          matches.set(pod, { gpu: m.gpu, total: m.total, speculative: m.total });
-      }
-      const spec = this.local.get(model);
-      if (spec) {
-        for (const m of spec.lookup(keys, { candidates }).matches) {
-          const prev = matches.get(m.pod) ?? { gpu: 0, total: 0, speculative: 0 };
-          matches.set(m.pod, { ...prev, speculative: Math.max(prev.speculative, m.speculative) });
-        }
-      }
+    if (mode === 'tokens' && this.replica) {
+      for (const m of this.replica.lookup(model, keys, candidates).matches)
+        matches.set(m.pod, { gpu: m.gpu, total: m.total, speculative: m.total });
+    } else if (mode === 'tokens' && this.remote) {
+      const r = await this.remote.lookup(model, keys, candidates);
+      if (r.timedOut.length > 0)
+        this.metrics.lookupTimeouts.inc({ kind: 'timeout' }, r.timedOut.length);
+      if (r.missing.length > 0)
+        this.metrics.lookupTimeouts.inc({ kind: 'missing' }, r.missing.length);
+      partial = r.timedOut.length + r.missing.length > 0;
+      for (const [pod, m] of r.matches)
+        matches.set(pod, { gpu: m.gpu, total: m.total, speculative: m.total });
+    }
+    // Confirmed blocks plus where this router sent the prefix: the longer run counts.
+    for (const m of this.sent.lookup(model, keys, candidates)) {
+      if (m.speculative === 0) continue;
+      const prev = matches.get(m.pod) ?? { gpu: 0, total: 0, speculative: 0 };
+      if (m.speculative > prev.speculative)
+        matches.set(m.pod, { ...prev, speculative: m.speculative });
     }
 
     const expectedOutputTokens =
@@ -291,18 +282,7 @@ export class Router {
       mode === 'approximate' ? Math.min(totalBlocks, chosen?.speculative ?? 0) : 0;
 
     // The chosen pod will hold this prefix in a moment; say so before its events arrive.
-    if (totalBlocks > 0) {
-      if (mode === 'approximate')
-        this.indexFor(
-          this.approx,
-          model,
-          this.deps.options.approximateTtlMs ?? 600_000,
-        ).addSpeculative(decision.pod, keys);
-      else if (ttl > 0 && this.replica)
-        this.replica.model(model)?.index.addSpeculative(decision.pod, keys, ttl);
-      else if (ttl > 0)
-        this.indexFor(this.local, model, ttl).addSpeculative(decision.pod, keys, ttl);
-    }
+    this.sent.mark(model, decision.pod, keys, this.recordTtlMs(mode));
     const cachedBlocks = Math.max(matchedBlocks, approximateBlocks, chosen?.speculative ?? 0);
     const requestId = randomUUID();
     const info: RequestInfo = {
@@ -339,24 +319,47 @@ export class Router {
     };
   }
 
+  /** Candidates not ejected; all of them when every one is (the gateway still tries them). */
+  private admitted(model: string, live: PodState[]): PodState[] {
+    const ok = live.filter((p) => this.health.admits(p.pod));
+    this.metrics.ejectedCandidates.set({ model }, live.length - ok.length);
+    if (ok.length > 0) return ok;
+    this.metrics.allEjected.inc({ model });
+    return live;
+  }
+
+  /** How long a routed prefix is recorded on the pod it went to. */
+  private recordTtlMs(mode: 'tokens' | 'approximate'): number {
+    return mode === 'approximate'
+      ? (this.deps.options.approximateTtlMs ?? 600_000)
+      : this.deps.options.speculativeTtlMs;
+  }
+
   /**
-   * The gateway retried on another pod: move the request's accounting there,
-   * and mark the prefix on it (the first choice never received the request).
+   * Connecting to `pod` failed: eject it, and forget what was recorded as sent there (it
+   * holds none of it: it never got this request, and an engine that restarted starts cold).
    */
+  unreachable(result: RouteResult, pod: string): void {
+    if (this.health.failed(pod) > 0) this.metrics.ejections.inc({ pod });
+    this.sent.forget(result.model, pod);
+  }
+
+  /** The gateway is connecting to `pod` (for an ejected pod, its one half-open probe). */
+  connecting(pod: string, holdMs: number): void {
+    this.health.attempt(pod, holdMs);
+  }
+
+  /** The gateway got a connection to `pod`: it is healthy. */
+  reached(pod: string): void {
+    this.health.reached(pod);
+  }
+
+  /** The gateway tries the request on another pod: its accounting and its prefix record go there. */
   moved(result: RouteResult, pod: string): void {
     this.tracker.requestFinished(result.requestId);
     const info = { ...result.info, uncachedTokens: result.info.promptTokens };
     this.tracker.requestStarted(pod, result.requestId, info);
-    if (
-      result.keys.length > 0 &&
-      result.mode === 'tokens' &&
-      this.deps.options.speculativeTtlMs > 0
-    ) {
-      const ttl = this.deps.options.speculativeTtlMs;
-      if (this.replica)
-        this.replica.model(result.model)?.index.addSpeculative(pod, result.keys, ttl);
-      else this.indexFor(this.local, result.model, ttl).addSpeculative(pod, result.keys, ttl);
-    }
+    this.sent.mark(result.model, pod, result.keys, this.recordTtlMs(result.mode));
   }
 
   /** Ends a pick-API request's accounting after its estimated prefill and generation time. */
