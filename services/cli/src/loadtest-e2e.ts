@@ -4,7 +4,9 @@ import { percentile, renderTable } from '@kvroute/bench-kit';
 import type { SimResult, Workload } from '@kvroute/sim';
 import { runSim, sharedPrefix } from '@kvroute/sim';
 import { DEMO_MODEL } from './demo.js';
+import { checkPolicyFlag } from './policy-flag.js';
 import { startStack } from './stack.js';
+import { UsageError } from './usage.js';
 
 export interface E2eOptions {
   pods: number;
@@ -164,9 +166,6 @@ export async function runE2e(
   }
 }
 
-export const E2E_USAGE =
-  'kvroute loadtest e2e [--pods 4] [--duration 60] [--rate 6] [--policy default] [--capacity-tokens 1000000] [--json]';
-
 const FLAG: Record<string, string> = {
   durationS: 'duration',
   ratePerS: 'rate',
@@ -199,12 +198,8 @@ export async function runE2eCli(argv: string[]): Promise<number> {
       typeof v === 'number' &&
       (!Number.isFinite(v) || v <= 0 || (k === 'pods' && !Number.isInteger(v))),
   );
-  if (bad) {
-    process.stderr.write(
-      `kvroute loadtest e2e: --${FLAG[bad[0]] ?? bad[0]} must be a positive number\nusage: ${E2E_USAGE}\n`,
-    );
-    return 2;
-  }
+  if (bad) throw new UsageError(`--${FLAG[bad[0]] ?? bad[0]} must be a positive number`);
+  checkPolicyFlag(o.policy);
   const { realtime, des } = await runE2e(o, (s) => process.stderr.write(`${s}\n`));
   const rows: Record<string, Cell>[] = [];
   const keys = ['hit_rate', 'ttft_p50_ms', 'ttft_p95_ms', 'e2e_p50_ms', 'e2e_p95_ms'] as const;

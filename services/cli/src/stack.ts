@@ -10,6 +10,7 @@ import { freePort, startNatsServer } from '@kvroute/runtime';
 import { shippedTokenizerDir } from '@kvroute/sim';
 import type { Command } from './commands.js';
 import { DEMO_MODEL } from './demo.js';
+import { UsageError } from './usage.js';
 
 /** The executable, from src/ (tests) or dist/src/ (built). */
 const BIN = [
@@ -240,11 +241,11 @@ export const stackCommand: Command = {
     const port = Number(values.port);
     const shards = Number(values.shards);
     if (!Number.isInteger(pods) || pods < 1 || pods > 32)
-      throw new Error('--pods must be an integer in 1..32');
+      throw new UsageError('--pods must be an integer in 1..32');
     if (!Number.isInteger(port) || port < 0 || port > 65535)
-      throw new Error('--port must be a port number');
+      throw new UsageError('--port must be a port number');
     if (!Number.isInteger(shards) || shards < 1 || shards > 8)
-      throw new Error('--shards must be an integer in 1..8');
+      throw new UsageError('--shards must be an integer in 1..8');
     const stack = await startStack({
       pods,
       port,
