@@ -1,45 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parser } from '@prometheus-io/lezer-promql';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { deployDir } from './helpers/paths.js';
+import { exportedSeries, type Series } from './helpers/service-metrics.js';
 
-// The metrics the services export (their contract), with their own labels.
-const metrics: Record<string, string[]> = {
-  kvroute_router_decisions_total: ['model', 'policy', 'pod'],
-  kvroute_router_decision_seconds: [],
-  kvroute_router_matched_blocks_total: ['model'],
-  kvroute_router_request_blocks_total: ['model'],
-  kvroute_router_lookup_timeouts_total: [],
-  kvroute_router_candidates: ['model'],
-  kvroute_publisher_events_in_total: ['type'],
-  kvroute_publisher_batches_out_total: [],
-  kvroute_publisher_decode_errors_total: ['reason'],
-  kvroute_publisher_gaps_total: [],
-  kvroute_publisher_replays_total: [],
-  kvroute_publisher_replay_failures_total: [],
-  kvroute_publisher_lag_seconds: [],
-  kvroute_publisher_snapshots_served_total: [],
-  kvroute_publisher_blocks: ['tier'],
-  kvroute_indexer_batches_total: [],
-  kvroute_indexer_event_lag_seconds: [],
-  kvroute_indexer_gaps_total: [],
-  kvroute_indexer_resyncs_total: [],
-  kvroute_indexer_memory_bytes: [],
-  kvroute_indexer_budget_bytes: [],
-  kvroute_indexer_blocks: ['tier'],
-  kvroute_indexer_lookups_total: [],
-  kvroute_indexer_evictions_total: [],
-  // prom-client's default process metrics
-  process_resident_memory_bytes: [],
-  process_cpu_seconds_total: [],
-  nodejs_eventloop_lag_p99_seconds: [],
-};
-const histograms = [
-  'kvroute_router_decision_seconds',
-  'kvroute_publisher_lag_seconds',
-  'kvroute_indexer_event_lag_seconds',
-];
+// The services' metrics, from their real registries: renaming a metric or a
+// label in a service breaks the queries that use it, and this test.
+let exported = new Map<string, Series>();
+beforeAll(async () => {
+  exported = await exportedSeries();
+}, 60_000);
+
 // Labels Prometheus attaches to every scraped series.
 const targetLabels = ['job', 'pod', 'namespace', 'instance', 'service', 'container'];
 
@@ -50,7 +22,11 @@ interface Panel {
 }
 const dashboard = JSON.parse(
   readFileSync(join(deployDir, 'kubernetes/components/monitoring/dashboards/kvroute.json'), 'utf8'),
-) as { uid: string; panels: Panel[]; templating: { list: { name: string }[] } };
+) as {
+  uid: string;
+  panels: Panel[];
+  templating: { list: { name: string; definition?: string }[] };
+};
 const queries = dashboard.panels.flatMap((p) =>
   (p.targets ?? []).map((t) => ({ panel: p.title, expr: t.expr })),
 );
@@ -72,11 +48,19 @@ function analyse(expr: string) {
   return used;
 }
 
-const base = (m: string) => {
-  for (const h of histograms)
-    if (m === `${h}_bucket` || m === `${h}_sum` || m === `${h}_count`) return h;
-  return m;
-};
+/** Metric or label names used by a query that the services do not export. */
+function unknownNames(expr: string): string[] {
+  const used = analyse(expr);
+  const allowed = new Set(targetLabels);
+  const unknown: string[] = [];
+  for (const m of used.metrics) {
+    const series = exported.get(m);
+    if (!series) unknown.push(`metric ${m}`);
+    for (const l of series?.labels ?? []) allowed.add(l);
+  }
+  for (const l of used.labels) if (!allowed.has(l)) unknown.push(`label ${l}`);
+  return unknown;
+}
 
 describe('Grafana dashboard', () => {
   it('has queries that parse as PromQL and use only exported metrics and their labels', () => {
@@ -85,16 +69,15 @@ describe('Grafana dashboard', () => {
       const used = analyse(q.expr);
       expect(used.errors, `${q.panel}: ${q.expr}`).toEqual([]);
       expect(used.metrics.size, q.expr).toBeGreaterThan(0);
-      const allowed = new Set([...targetLabels]);
-      for (const m of used.metrics) {
-        const name = base(m);
-        expect(Object.keys(metrics), `${q.panel}: unknown metric ${m}`).toContain(name);
-        for (const l of metrics[name]!) allowed.add(l);
-        if (name !== m) allowed.add('le');
-      }
-      for (const l of used.labels)
-        expect([...allowed], `${q.panel}: label ${l} in ${q.expr}`).toContain(l);
+      expect(unknownNames(q.expr), `${q.panel}: ${q.expr}`).toEqual([]);
     }
+  });
+
+  it('takes the model variable from an exported metric and label', () => {
+    const model = dashboard.templating.list.find((v) => v.name === 'model')!;
+    const m = /^label_values\((\w+), *(\w+)\)$/.exec(model.definition ?? '');
+    expect(m, model.definition).not.toBeNull();
+    expect([...(exported.get(m![1]!)?.labels ?? [])]).toContain(m![2]);
   });
 
   it('covers hit ratio, decisions per pod, decision latency, event lag, gaps/resyncs and index memory', () => {
@@ -126,12 +109,31 @@ describe('Grafana dashboard', () => {
     expect(queries.some((q) => q.expr.includes('$model'))).toBe(true);
   });
 
-  it('rejects a query with a typo (the check can fail)', () => {
+  it('rejects a query with a typo, an unknown metric or label (the checks can fail)', () => {
     expect(analyse('sum(rate(kvroute_router_decisions_total[1m])').errors.length).toBeGreaterThan(
       0,
     );
-    expect(Object.keys(metrics)).not.toContain(
-      base([...analyse('kvroute_router_decision_total').metrics][0]!),
+    expect(unknownNames('kvroute_router_decision_total')).toEqual([
+      'metric kvroute_router_decision_total',
+    ]);
+    expect(unknownNames('sum by (tier) (kvroute_router_decisions_total)')).toEqual(['label tier']);
+    // Unprefixed process metrics: the services' registries prefix them kvroute_.
+    expect(unknownNames('process_resident_memory_bytes')).toEqual([
+      'metric process_resident_memory_bytes',
+    ]);
+  });
+
+  it('reads the label names of the real registries', () => {
+    expect(exported.get('kvroute_router_decisions_total')?.labels).toEqual(
+      new Set(['model', 'policy', 'pod']),
+    );
+    expect(exported.get('kvroute_router_decision_seconds_bucket')?.labels).toEqual(new Set(['le']));
+    expect(exported.get('kvroute_indexer_memory_bytes')?.labels).toEqual(new Set(['model']));
+    expect(exported.get('kvroute_publisher_events_in_total')?.services).toEqual(
+      new Set(['publisher']),
+    );
+    expect(exported.get('kvroute_process_resident_memory_bytes')?.services).toEqual(
+      new Set(['router', 'indexer', 'publisher']),
     );
   });
 });
