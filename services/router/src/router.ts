@@ -31,7 +31,10 @@ export interface RouterOptions {
   lookupTimeoutMs: number;
   speculativeTtlMs: number;
   memoryBudgetBytes: number;
-  /** How long the router remembers where it sent a prompt in approximate mode. */
+  /**
+   * How long the router remembers where it sent a prompt when nothing else tells where it is
+   * cached: approximate mode, and static pods without an index. Default 600 000.
+   */
   approximateTtlMs?: number;
   /** A pod that refuses a connection gets no request for this long, doubling per failure (0: off). Default 2000. */
   ejectionTimeMs?: number;
@@ -328,11 +331,16 @@ export class Router {
     return live;
   }
 
-  /** How long a routed prefix is recorded on the pod it went to. */
+  /**
+   * How long a routed prefix is recorded on the pod it went to: until an index can confirm
+   * it (the speculative TTL), or — approximate mode, or static pods with neither replica nor
+   * remote index — the long "where I sent it" lifetime, the only affinity there is.
+   */
   private recordTtlMs(mode: 'tokens' | 'approximate'): number {
-    return mode === 'approximate'
-      ? (this.deps.options.approximateTtlMs ?? 600_000)
-      : this.deps.options.speculativeTtlMs;
+    const { approximateTtlMs = 600_000, speculativeTtlMs } = this.deps.options;
+    return mode === 'approximate' || (!this.replica && !this.remote)
+      ? approximateTtlMs
+      : speculativeTtlMs;
   }
 
   /**
