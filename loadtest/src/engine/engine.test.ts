@@ -2,7 +2,7 @@ import { decodeVllmBatch, encodeVllmBatch } from '@kvroute/vllm-events';
 import { describe, expect, it } from 'vitest';
 import { fillTokens } from '../workload/tokens.js';
 import { EngineModel } from './engine.js';
-import { rooflineLatency } from './latency.js';
+import { LLAMA31_8B_H100, perturbedHardware, rooflineLatency } from './latency.js';
 import type { EngineKvEvent, StepResult } from './types.js';
 
 function prompt(n: number, stream: number): Uint32Array {
@@ -95,15 +95,20 @@ describe('EngineModel', () => {
     e.enqueue({ id: 'a', prompt: prompt(60, 1), maxOutputTokens: 40 }, 0);
     e.enqueue({ id: 'b', prompt: prompt(60, 2), maxOutputTokens: 40 }, 0);
     const steps = drain(e);
-    expect(steps.reduce((a, s) => a + s.preempted, 0)).toBeGreaterThan(0);
+    // The victim is b (admitted after a): the step that preempts still serves a, not b,
+    // and b samples nothing more until a has finished and freed its blocks.
+    const first = steps.findIndex((s) => s.preempted > 0);
+    expect(first).toBeGreaterThan(0);
+    const ids = (s: StepResult) => s.generated.map((g) => g.id);
+    expect(ids(steps[first]!)).toEqual(['a']);
+    const aDone = steps.findIndex((s) => s.finished.some((f) => f.id === 'a'));
+    for (let i = first; i < aDone; i++) expect(ids(steps[i]!)).not.toContain('b');
     const done = steps.flatMap((s) => s.finished);
-    expect(done.map((f) => [f.id, f.outputTokens])).toEqual(
-      expect.arrayContaining([
-        ['a', 40],
-        ['b', 40],
-      ]),
-    );
-    expect(e.metrics().num_preemptions).toBeGreaterThan(0);
+    expect(done.map((f) => [f.id, f.outputTokens])).toEqual([
+      ['a', 40],
+      ['b', 40],
+    ]);
+    expect(e.metrics().num_preemptions).toBe(steps.reduce((a, s) => a + s.preempted, 0));
   });
 
   it('reports stored blocks as vLLM BlockStored events that round-trip the wire format', () => {
@@ -152,6 +157,36 @@ describe('EngineModel', () => {
     expect(fin).toEqual([
       { id: 'big', outputTokens: 0, rejected: true, cachedTokens: 0 },
       { id: 'ok', outputTokens: 1, rejected: false, cachedTokens: 0 },
+    ]);
+  });
+
+  it('rejects up front a request whose prompt fits but prompt + output does not', () => {
+    // 4 blocks; 40 prompt tokens fit, 40 + 40 need 5 blocks
+    const e = new EngineModel({ model: 'm', capacityTokens: 4 * 16 });
+    e.enqueue({ id: 'long', prompt: prompt(40, 1), maxOutputTokens: 40 }, 0);
+    e.enqueue({ id: 'ok', prompt: prompt(40, 2), maxOutputTokens: 24 }, 0); // exactly 4 blocks
+    const steps = drain(e);
+    expect(steps[0]!.finished).toContainEqual({
+      id: 'long',
+      outputTokens: 0,
+      rejected: true,
+      cachedTokens: 0,
+    });
+    expect(steps.some((s) => s.generated.some((g) => g.id === 'long'))).toBe(false);
+    expect(steps.flatMap((s) => s.finished).at(-1)).toEqual({
+      id: 'ok',
+      outputTokens: 24,
+      rejected: false,
+      cachedTokens: 0,
+    });
+    expect(e.metrics()).toMatchObject({ num_preemptions: 0, generation_tokens: 24 });
+  });
+
+  it('never refuses on an unbounded cache', () => {
+    const e = new EngineModel({ model: 'm', capacityTokens: Infinity });
+    e.enqueue({ id: 'a', prompt: prompt(100_000, 1), maxOutputTokens: 2 }, 0);
+    expect(drain(e).flatMap((s) => s.finished)).toEqual([
+      { id: 'a', outputTokens: 2, rejected: false, cachedTokens: 0 },
     ]);
   });
 });
@@ -290,5 +325,16 @@ describe('roofline latency (Llama-3.1-8B, H100)', () => {
     });
     expect(prefill).toBeGreaterThan(250);
     expect(prefill).toBeLessThan(350);
+  });
+
+  it('perturbs prefill (FLOP-bound) and decode (memory-bound) time separately', () => {
+    const p = rooflineLatency(perturbedHardware(LLAMA31_8B_H100, 2, 0.5));
+    const overhead = LLAMA31_8B_H100.stepOverheadMs;
+    const decode = { tokens: 1, attentionPairs: 1000, kvTokensRead: 1000 };
+    const prefill = { tokens: 8192, attentionPairs: (8192 * 8192) / 2, kvTokensRead: 8192 };
+    expect(p.stepMs(prefill) - overhead).toBeCloseTo(2 * (l.stepMs(prefill) - overhead), 6);
+    expect(p.stepMs(decode) - overhead).toBeCloseTo(0.5 * (l.stepMs(decode) - overhead), 6);
+    expect(p.name).toMatch(/prefill ×2, decode ×0\.5/);
+    expect(() => perturbedHardware(LLAMA31_8B_H100, 0, 1)).toThrow(RangeError);
   });
 });

@@ -38,7 +38,8 @@ export interface EngineOptions {
  * running request (recompute) when blocks run out; then waiting requests in
  * arrival order while budget, `maxNumSeqs` and blocks allow, each starting
  * from its longest cached prefix (never the whole prompt: at least one token
- * is computed). Prefill is chunked. Full blocks are cached as soon as they
+ * is computed); one whose prompt and output cannot fit in the whole cache is
+ * rejected by the next step without running. Prefill is chunked. Full blocks are cached as soon as they
  * are computed (prompt and output alike). `abort` removes a request between
  * steps, as vLLM does when its client goes away.
  */
@@ -48,12 +49,16 @@ export class EngineModel {
   readonly maxNumSeqs: number;
   readonly latency: LatencyModel;
   private readonly pool: BlockPool;
+  /** Blocks of the whole cache (Infinity when unbounded). */
+  private readonly capacityBlocks: number;
   private readonly keyer: BlockKeyer;
   private readonly root: Uint32Array;
   private readonly vocab: number;
   private waiting: Seq[] = [];
   private running: Seq[] = [];
-  /** Requests waiting or running, by id: exactly the union of the two queues. */
+  /** Requests that can never fit in the cache, reported rejected by the next step. */
+  private refused: Seq[] = [];
+  /** Requests refused, waiting or running, by id: exactly the union of the three queues. */
   private readonly live = new Map<string, Seq>();
   private events: EngineKvEvent[] = [];
   private removed: number[] = [];
@@ -69,6 +74,7 @@ export class EngineModel {
     const blocks = Number.isFinite(options.capacityTokens)
       ? Math.floor(options.capacityTokens / this.blockSize)
       : Infinity;
+    this.capacityBlocks = blocks;
     this.pool = new BlockPool(blocks, (lo, hi) => this.removed.push(lo, hi));
     this.keyer = createBlockKeyer();
     this.root = this.keyer.rootKey({ model: options.model, salt: options.hashSalt });
@@ -110,7 +116,11 @@ export class EngineModel {
       seed: (this.seqSeed = (this.seqSeed + 0x9e3779b9) >>> 0),
       fixedOutput: req.output !== undefined,
     };
-    this.waiting.push(s);
+    // Prompt and output must fit in the whole cache, or the request would run,
+    // preempt itself at the limit and never finish: refuse it up front, as vLLM
+    // refuses a request beyond max_model_len.
+    if (Math.ceil(total / bs) > this.capacityBlocks) this.refused.push(s);
+    else this.waiting.push(s);
     this.live.set(s.id, s);
   }
 
@@ -127,7 +137,9 @@ export class EngineModel {
     if (!s) return false;
     this.live.delete(id);
     const r = this.running.indexOf(s);
+    const f = this.refused.indexOf(s);
     if (r >= 0) this.running.splice(r, 1);
+    else if (f >= 0) this.refused.splice(f, 1);
     else this.waiting.splice(this.waiting.indexOf(s), 1);
     this.freeBlocks(s);
     return true;
@@ -145,7 +157,7 @@ export class EngineModel {
 
   /** True when a step would do something. */
   get busy(): boolean {
-    return this.running.length > 0 || this.waiting.length > 0;
+    return this.running.length > 0 || this.waiting.length > 0 || this.refused.length > 0;
   }
 
   metrics(): EngineMetrics {
@@ -176,6 +188,11 @@ export class EngineModel {
       decodeSeqs: 0,
       preempted: 0,
     };
+    for (const s of this.refused) {
+      this.live.delete(s.id);
+      result.finished.push({ id: s.id, outputTokens: 0, rejected: true, cachedTokens: 0 });
+    }
+    this.refused = [];
     const scheduled: [Seq, number][] = [];
     let budget = this.maxBatchedTokens;
     let preempted = false;
@@ -208,13 +225,6 @@ export class EngineModel {
         scheduled.push([s, n]);
         budget -= n;
       }
-    }
-
-    if (scheduled.length === 0 && this.running.length === 0 && this.waiting.length > 0) {
-      // The head request can never fit in the whole cache: vLLM rejects it.
-      const s = this.waiting.shift()!;
-      this.live.delete(s.id);
-      result.finished.push({ id: s.id, outputTokens: 0, rejected: true, cachedTokens: 0 });
     }
 
     const shape: StepShape = { tokens: 0, attentionPairs: 0, kvTokensRead: 0 };

@@ -60,7 +60,8 @@ describe('RealtimeEngine (engine model on the real clock)', () => {
     let firstToken!: () => void;
     const gotToken = new Promise<void>((r) => (firstToken = r));
     const a = recorder(() => firstToken());
-    rt.submit({ id: 'a', prompt: prompt(1000, 1), maxOutputTokens: 100_000 }, a.sink);
+    // Long enough to be decoding when aborted; prompt + output fit the cache (else refused).
+    rt.submit({ id: 'a', prompt: prompt(1000, 1), maxOutputTokens: 40_000 }, a.sink);
     await gotToken;
     expect(engine.metrics().kv_cache_usage_perc).toBeGreaterThan(0);
     rt.abort('a');
@@ -104,7 +105,7 @@ describe('RealtimeEngine (engine model on the real clock)', () => {
     const a = recorder();
     const b = recorder();
     const c = recorder();
-    rt.submit({ id: 'a', prompt: prompt(100, 1), maxOutputTokens: 100_000 }, a.sink);
+    rt.submit({ id: 'a', prompt: prompt(100, 1), maxOutputTokens: 40_000 }, a.sink);
     rt.submit({ id: 'b', prompt: prompt(100, 2), maxOutputTokens: 5 }, b.sink);
     rt.submit({ id: 'c', prompt: prompt(100, 3), maxOutputTokens: 5 }, c.sink);
     await tick();
