@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { readMooncake } from '../workload/mooncake.js';
 import { multiTurn, sharedPrefix } from '../workload/synthetic.js';
+import type { SimRequestRecord } from './run-sim.js';
 import { runSim } from './run-sim.js';
 
 const trace = fileURLToPath(new URL('../../traces/conversation_trace.jsonl', import.meta.url));
@@ -85,5 +86,46 @@ describe('runSim', () => {
     // turn k reuses everything before its new user message, answers included (output blocks are cached)
     expect(r.hit_rate).toBeGreaterThan(0.5);
     expect(r.completed).toBe(24);
+  });
+
+  it('sends a session’s next turn its think time after the previous turn finishes, under --load', () => {
+    const w = multiTurn({
+      sessions: 60,
+      turnsPerSession: 5,
+      systemPromptTokens: 500,
+      userTokens: 200,
+      outputTokens: 200,
+      thinkMs: 1000,
+      sessionRatePerS: 2,
+    });
+    const done = new Map<number, SimRequestRecord>();
+    // A high load compresses session starts (and, before sessions were closed
+    // loops, think times too, so turns overtook the answers in their prompts).
+    const r = runSim({
+      workload: w,
+      pods: 2,
+      policy: 'round-robin',
+      load: 0.9,
+      onRequestDone: (x) => done.set(x.index, x),
+    });
+    expect(r.completed).toBe(300);
+    expect(done.size).toBe(300);
+    const bySession = new Map<number, number[]>();
+    w.requests.forEach((q, i) => {
+      bySession.set(q.session!.id, [...(bySession.get(q.session!.id) ?? []), i]);
+    });
+    let pairs = 0;
+    for (const idx of bySession.values()) {
+      expect(idx.map((i) => w.requests[i]!.session!.turn)).toEqual([0, 1, 2, 3, 4]);
+      for (let k = 1; k < idx.length; k++) {
+        const prev = done.get(idx[k - 1]!)!;
+        const cur = done.get(idx[k]!)!;
+        const think = w.requests[idx[k]!]!.session!.thinkMs;
+        expect(cur.arrivalMs).toBeGreaterThan(prev.finishMs);
+        expect(cur.arrivalMs - prev.finishMs).toBeCloseTo(think, 6); // think time is not scaled
+        pairs++;
+      }
+    }
+    expect(pairs).toBe(240);
   });
 });

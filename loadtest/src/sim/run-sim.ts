@@ -11,15 +11,35 @@ import type { Workload } from '../workload/types.js';
 import { EventHeap } from './event-heap.js';
 import { createPrefixIndex } from '@kvroute/prefix-index';
 import { loadScale } from './scale.js';
+import { sessionLinks } from './sessions.js';
 import { percentile } from './stats.js';
+
+/** Block size of the simulated engines unless `blockSize` says otherwise (vLLM's default). */
+export const SIM_BLOCK_SIZE = 16;
+
+/** One request's fate, for callers that look past the percentiles (ms of virtual time). */
+export interface SimRequestRecord {
+  /** Index in the replayed requests (after `limit`). */
+  index: number;
+  pod: string;
+  arrivalMs: number;
+  /** -1 when no token came (rejected). */
+  firstTokenMs: number;
+  finishMs: number;
+  rejected: boolean;
+}
 
 export interface SimOptions {
   workload: Workload;
   pods: number;
   policy: PresetName | PolicyConfig;
-  /** KV capacity of each pod in tokens (default 1 000 000); Infinity for unbounded. */
+  /** KV capacity of each pod in tokens, at least one block (default 1 000 000); Infinity for unbounded. */
   capacityTokens?: number;
-  /** Offered load as a fraction of fleet capacity (see loadScale); absent = trace timestamps. */
+  /**
+   * Offered load as a fraction of fleet capacity (see loadScale); absent =
+   * trace timestamps. Either way a session's follow-up turn is sent its think
+   * time after the previous turn finishes (closed loop).
+   */
   load?: number;
   /** Replay only the first N requests. */
   limit?: number;
@@ -37,6 +57,8 @@ export interface SimOptions {
   model?: string;
   /** Called about once per second of wall time with the fraction of requests finished. */
   onProgress?: (done: number, total: number, virtualMs: number) => void;
+  /** Called once per request when it completes or is rejected. */
+  onRequestDone?: (r: SimRequestRecord) => void;
 }
 
 export interface SimResult {
@@ -63,10 +85,13 @@ export interface SimResult {
 
 type Ev =
   | { k: 'step'; pod: number; r: StepResult }
+  | { k: 'turn'; i: number }
   | { k: 'kv'; pod: number; events: CanonicalEvent[] }
   | { k: 'hb'; pod: number };
 
 interface Live {
+  index: number;
+  pod: number;
   arrivalMs: number;
   promptTokens: number;
   outputTokens: number;
@@ -79,20 +104,25 @@ interface Live {
  * index API: the router computes block keys as a publisher would, looks up
  * matches, picks, marks the chosen pod speculatively and accounts the request
  * in flight; engines' KV events reach the index after `kvEventDelayMs`;
- * heartbeats carry engine metrics every `heartbeatMs`.
+ * heartbeats carry engine metrics every `heartbeatMs`. Open-loop requests
+ * (and sessions' first turns) arrive at their scaled trace times; a session's
+ * next turn arrives its think time after the previous one finishes.
  */
 export function runSim(o: SimOptions): SimResult {
   const wallStart = performance.now();
   const model = o.model ?? 'sim-model';
-  const bs = o.blockSize ?? 16;
+  const bs = o.blockSize ?? SIM_BLOCK_SIZE;
   const latency = o.latency ?? rooflineLatency();
   const capacity = o.capacityTokens ?? 1_000_000;
   const delay = o.kvEventDelayMs ?? 50;
   const hbMs = o.heartbeatMs ?? 200;
+  if (!(capacity >= bs))
+    throw new RangeError(`capacityTokens ${capacity} is below one block (${bs})`);
   const reqs = o.workload.requests.slice(0, o.limit ?? Infinity);
+  const links = sessionLinks(reqs);
   const scale =
     o.load !== undefined
-      ? loadScale({ ...o.workload, requests: reqs }, o.pods, o.load, latency)
+      ? loadScale({ ...o.workload, requests: reqs }, o.pods, o.load, latency, links)
       : 1;
   const t0 = reqs[0]?.arrivalMs ?? 0;
 
@@ -171,6 +201,16 @@ export function runSim(o: SimOptions): SimResult {
       live.delete(f.id);
       tracker.requestFinished(f.id);
       if (!l) continue;
+      const follow = links.next[l.index]!;
+      if (follow >= 0) heap.push(now + reqs[follow]!.session!.thinkMs, { k: 'turn', i: follow });
+      o.onRequestDone?.({
+        index: l.index,
+        pod: names[l.pod]!,
+        arrivalMs: l.arrivalMs,
+        firstTokenMs: l.firstMs,
+        finishMs: now,
+        rejected: f.rejected,
+      });
       if (f.rejected) {
         rejected++;
         continue;
@@ -217,13 +257,15 @@ export function runSim(o: SimOptions): SimResult {
       promptTokens: prompt.length,
       uncachedTokens: Math.max(1, prompt.length - matched * bs),
     });
+    const p = podIndex.get(d.pod)!;
     live.set(id, {
+      index: i,
+      pod: p,
       arrivalMs: now,
       promptTokens: prompt.length,
       outputTokens: q.outputTokens,
       firstMs: -1,
     });
-    const p = podIndex.get(d.pod)!;
     const output = q.output?.();
     engines[p]!.enqueue(
       {
@@ -242,15 +284,18 @@ export function runSim(o: SimOptions): SimResult {
   for (let p = 0; p < o.pods; p++)
     tracker.heartbeat(heartbeat(names[p]!, model, engines[p]!, 0, hbMs));
 
-  let next = 0;
+  const roots = links.roots;
+  let next = 0; // next root to arrive
+  let arrived = 0;
   let lastReport = performance.now();
   const total = reqs.length;
-  while (next < total || live.size > 0) {
-    const ta = next < total ? (reqs[next]!.arrivalMs - t0) * scale : Infinity;
+  while (arrived < total || live.size > 0) {
+    const ta = next < roots.length ? (reqs[roots[next]!]!.arrivalMs - t0) * scale : Infinity;
     const th = heap.peekTime();
     if (ta <= th) {
       now = ta;
-      arrive(next++);
+      arrived++;
+      arrive(roots[next++]!);
     } else {
       const { time, item } = heap.pop()!;
       now = time;
@@ -258,11 +303,14 @@ export function runSim(o: SimOptions): SimResult {
         stepping[item.pod] = 0;
         finishStep(item.pod, item.r);
         startStep(item.pod);
+      } else if (item.k === 'turn') {
+        arrived++;
+        arrive(item.i);
       } else if (item.k === 'kv') {
         index!.apply(names[item.pod]!, item.events);
       } else {
         tracker.heartbeat(heartbeat(names[item.pod]!, model, engines[item.pod]!, now, hbMs));
-        if (next < total || live.size > 0) heap.push(now + hbMs, item);
+        if (arrived < total || live.size > 0) heap.push(now + hbMs, item);
       }
     }
     if (o.onProgress && (completed + rejected) % 64 === 0) {

@@ -59,9 +59,12 @@ export interface MultiTurnOptions {
   userTokens: number;
   /** Tokens of each answer; the answer joins the history of the next turn. */
   outputTokens: number;
-  /** Think time between a session's turns, ms (turns are also spaced by this in arrival). */
+  /**
+   * Mean think time, ms: turn k+1 is sent thinkMs × U(0.5, 1.5) after turn
+   * k's answer completes (default 10 000). A user's, so `--load` leaves it alone.
+   */
   thinkMs?: number;
-  /** New sessions per second (Poisson). */
+  /** New sessions per second (Poisson); `--load` rescales it. */
   sessionRatePerS?: number;
   seed?: number;
 }
@@ -71,7 +74,9 @@ export interface MultiTurnOptions {
  * then every earlier user message and answer, then the new user message. The
  * answers are fixed token ids the engine emits as its output, so a pod that
  * served turn k holds the blocks of turn k+1's history (vLLM caches output
- * blocks too).
+ * blocks too). Sessions are closed loops (`TraceRequest.session`): a turn is
+ * sent a think time after the previous answer completes, so it never arrives
+ * before the answer its history contains.
  */
 export function multiTurn(o: MultiTurnOptions): Workload {
   const rng = createRng(o.seed ?? 1);
@@ -79,14 +84,18 @@ export function multiTurn(o: MultiTurnOptions): Workload {
   const think = o.thinkMs ?? 10_000;
   const requests: TraceRequest[] = [];
   for (let s = 0; s < o.sessions; s++) {
-    const start = nextSession();
+    // Nominal arrival: as if every answer were instant (orders the list; see TraceRequest).
+    let at = nextSession();
     const sys = 0x7000_0000 + (s % 4); // a few system prompts shared across sessions
     for (let k = 0; k < o.turnsPerSession; k++) {
+      const thinkMs = k === 0 ? 0 : think * (0.5 + rng());
+      at += thinkMs;
       const len = o.systemPromptTokens + (k + 1) * o.userTokens + k * o.outputTokens;
       const answer = (turn: number) => 0x2000_0000 + s * 1024 + turn;
       const user = (turn: number) => 0x3000_0000 + s * 1024 + turn;
       requests.push({
-        arrivalMs: start + k * think * (0.5 + rng()),
+        arrivalMs: at,
+        session: { id: s, turn: k, thinkMs },
         inputTokens: len,
         outputTokens: o.outputTokens,
         prompt() {
