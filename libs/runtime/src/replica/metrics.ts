@@ -1,3 +1,4 @@
+import type { IndexStats } from '@kvroute/prefix-index';
 import type { Registry } from 'prom-client';
 import { Counter, Gauge, Histogram } from 'prom-client';
 
@@ -72,7 +73,7 @@ export function replicaMetrics(registry: Registry, prefix: string) {
       labelNames: ['model'],
       registers: r,
     }),
-    evictions: new Gauge({
+    evictions: new Counter({
       name: `${prefix}_evictions_total`,
       help: 'blocks evicted to stay within the memory budget',
       labelNames: ['model'],
@@ -88,3 +89,28 @@ export function replicaMetrics(registry: Registry, prefix: string) {
 }
 
 export type ReplicaMetrics = ReturnType<typeof replicaMetrics>;
+
+/**
+ * Sets a model's gauges from its index stats and advances its evictions
+ * counter by the evictions since `evictionsBefore`; returns the evictions now
+ * (the index's count only grows).
+ */
+export function exportIndexStats(
+  m: ReplicaMetrics,
+  model: string,
+  s: IndexStats,
+  evictionsBefore: number,
+): number {
+  m.memory.set({ model }, s.bytesUsed);
+  if (s.evictions > evictionsBefore) m.evictions.inc({ model }, s.evictions - evictionsBefore);
+  let gpu = 0;
+  let cpu = 0;
+  for (const p of s.perPod) {
+    gpu += p.gpuBlocks;
+    cpu += p.cpuBlocks;
+  }
+  m.blocks.set({ model, tier: 'gpu' }, gpu);
+  m.blocks.set({ model, tier: 'cpu' }, cpu);
+  m.pods.set({ model }, s.pods);
+  return Math.max(evictionsBefore, s.evictions);
+}

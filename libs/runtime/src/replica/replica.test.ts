@@ -29,6 +29,7 @@ const keys = (base: number, n: number): KeySeq =>
   keySeqFrom(Array.from({ length: n }, (_, i) => BigInt(base + i)));
 
 function replica(bus = createMemoryBus(), options: Partial<IndexReplicaOptions> = {}) {
+  const registry = new Registry();
   const r = new IndexReplica(
     bus,
     {
@@ -39,10 +40,10 @@ function replica(bus = createMemoryBus(), options: Partial<IndexReplicaOptions> 
       ...options,
     },
     log,
-    new Registry(),
+    registry,
   );
   r.start();
-  return { r, bus };
+  return { r, bus, registry };
 }
 const depth = (r: IndexReplica, k: KeySeq) =>
   r.lookup(MODEL, k, null).matches.find((m) => m.pod === POD)?.total ?? 0;
@@ -191,6 +192,40 @@ describe('IndexReplica', () => {
       expect(await silentRemovals()).toBeGreaterThan(0);
     } finally {
       clearInterval(events);
+      await r.stop();
+    }
+  });
+
+  it('exports memory and block gauges for a model filled only by a snapshot, and counts evictions', async () => {
+    const bus = createMemoryBus();
+    const pub = new FakePublisher(bus, POD, MODEL).start();
+    for (let i = 0; i < 40; i++) pub.store(keys(10_000 * (i + 1), 500)); // before the replica exists
+    const { r, registry } = replica(bus, { tickMs: 20, memoryBudgetBytes: 256 * 1024 });
+    pub.heartbeat();
+    const sample = async (name: string) => {
+      const line = (await registry.metrics())
+        .split('\n')
+        .find((l) => l.startsWith(`t_${name}{model="${MODEL}"`));
+      return line === undefined ? undefined : Number(line.split(' ').at(-1));
+    };
+    try {
+      await until(() => r.podEntries()[0]?.firstSyncDone === true);
+      expect(r.model(MODEL)!.index.stats().evictions).toBeGreaterThan(0);
+      const evicted = r.model(MODEL)!.index.stats().evictions;
+      const end = Date.now() + 3000;
+      while ((await sample('evictions_total')) === undefined && Date.now() < end)
+        await new Promise((res) => setTimeout(res, 20));
+      expect(await sample('memory_bytes')).toBe(r.model(MODEL)!.index.stats().bytesUsed);
+      expect(await sample('evictions_total')).toBe(evicted);
+      expect(await registry.metrics()).toMatch(/# TYPE t_evictions_total counter/);
+      // more evictions advance the counter by the difference
+      pub.store(keys(900_000, 2000));
+      await until(() => r.model(MODEL)!.index.stats().evictions > evicted);
+      const now = r.model(MODEL)!.index.stats().evictions;
+      while ((await sample('evictions_total')) !== now && Date.now() < end + 3000)
+        await new Promise((res) => setTimeout(res, 20));
+      expect(await sample('evictions_total')).toBe(now);
+    } finally {
       await r.stop();
     }
   });

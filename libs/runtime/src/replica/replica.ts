@@ -16,7 +16,7 @@ import type { Bus, BusSubscription } from '../bus/bus.js';
 import type { Logger } from '../log.js';
 import { rateLimited } from '../log.js';
 import type { ReplicaMetrics } from './metrics.js';
-import { replicaMetrics } from './metrics.js';
+import { exportIndexStats, replicaMetrics } from './metrics.js';
 import { PodSync } from './pod-sync.js';
 import type { SyncAction } from './pod-sync.js';
 
@@ -73,6 +73,8 @@ export class IndexReplica {
   /** Smoothed engine-to-index lag per model, ms. */
   private readonly lagMs = new Map<string, number>();
   private readonly perModel = new Map<string, { gaps: number; resyncs: number }>();
+  /** Evictions per model already added to the evictions counter. */
+  private readonly evictionsExported = new Map<string, number>();
 
   constructor(
     private readonly bus: Bus,
@@ -368,30 +370,21 @@ export class IndexReplica {
     for (const e of [...this.pods.values()]) {
       if (now - e.lastHeartbeatMs > this.options.podTimeoutMs) this.removePod(e.pod, 'silent');
     }
-    for (const [model, r] of this.rate) {
+    for (const r of this.rate.values()) {
       const dt = (now - r.since) / 1000;
       if (dt >= 1) {
         r.perSec = r.count / dt;
         r.count = 0;
         r.since = now;
       }
-      const s = this.models.get(model)?.index.stats();
-      if (s) {
-        this.metrics.memory.set({ model }, s.bytesUsed);
-        this.metrics.evictions.set({ model }, s.evictions);
-      }
     }
+    // Every model, including those filled only by snapshots (no batch applied yet).
     for (const [model, view] of this.models) {
-      let gpu = 0;
-      let cpu = 0;
-      for (const p of view.index.pods()) {
-        const ps = view.index.podStats(p);
-        gpu += ps?.gpuBlocks ?? 0;
-        cpu += ps?.cpuBlocks ?? 0;
-      }
-      this.metrics.blocks.set({ model, tier: 'gpu' }, gpu);
-      this.metrics.blocks.set({ model, tier: 'cpu' }, cpu);
-      this.metrics.pods.set({ model }, view.index.pods().length);
+      const before = this.evictionsExported.get(model) ?? 0;
+      this.evictionsExported.set(
+        model,
+        exportIndexStats(this.metrics, model, view.index.stats(), before),
+      );
     }
   }
 }
