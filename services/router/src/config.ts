@@ -175,6 +175,25 @@ function modelSettings(raw: unknown, base: ModelSettings, where: string): ModelS
   return out;
 }
 
+/**
+ * A static pod serves one model: pods are tracked by address (load, in-flight requests), so
+ * one address under two models would be counted as the later one only, and the first model
+ * would find no pod. Throws ConfigError naming the pod and both models.
+ */
+export function checkStaticPods(models: Readonly<Record<string, ModelSettings>>, source: string) {
+  const owner = new Map<string, string>();
+  for (const [model, s] of Object.entries(models)) {
+    for (const pod of s.pods) {
+      const other = owner.get(pod);
+      if (other !== undefined && other !== model)
+        throw new ConfigError(
+          `${source}: pod ${pod} is listed under models.${other} and models.${model}; a pod serves one model (give each model its own pods)`,
+        );
+      owner.set(pod, model);
+    }
+  }
+}
+
 /** Parses the router config file (YAML or JSON; JSON is YAML). */
 export function parseRouterConfig(text: string, source = 'config'): RouterFileConfig {
   let raw: unknown;
@@ -198,6 +217,7 @@ export function parseRouterConfig(text: string, source = 'config'): RouterFileCo
     for (const [name, m] of Object.entries(r.models))
       models[name] = modelSettings(m, defaults, `${source}: models.${name}`);
   }
+  checkStaticPods(models, source);
   return { defaults, models };
 }
 

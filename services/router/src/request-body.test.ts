@@ -95,4 +95,16 @@ models:
     expect(fail(() => parseRouterConfig('[1, 2]'))).toMatch(/top level/);
     expect(fail(() => parseRouterConfig('extra: 1'))).toMatch(/unknown top-level key extra/);
   });
+
+  it('rejects a static pod listed under two models, naming both', () => {
+    const text =
+      'models: { a: { pods: ["10.0.0.1:8000"] }, b: { pods: ["10.0.0.2:8000", "10.0.0.1:8000"] } }';
+    expect(fail(() => parseRouterConfig(text))).toMatch(
+      /pod 10\.0\.0\.1:8000 is listed under models\.a and models\.b/,
+    );
+    expect(parseRouterConfig('models: { a: { pods: ["h:1", "h:1"] } }').models.a!.pods).toEqual([
+      'h:1',
+      'h:1',
+    ]);
+  });
 });

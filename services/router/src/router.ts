@@ -16,6 +16,7 @@ import { rateLimited } from '@kvroute/runtime';
 import { IndexReplica } from '@kvroute/runtime/replica';
 import type { ModelTokenizer } from '@kvroute/tokenize';
 import type { ModelSettings, RouterFileConfig } from './config.js';
+import { checkStaticPods } from './config.js';
 import { RouteError } from './errors.js';
 import type { RouterMetrics } from './metrics.js';
 import { routerMetrics } from './metrics.js';
@@ -126,6 +127,7 @@ export class Router {
       bus && options.index === 'remote'
         ? new RemoteIndex(bus, options.lookupTimeoutMs, deps.log, this.now)
         : null;
+    checkStaticPods(deps.config.models, 'router config');
     for (const [model, s] of Object.entries(deps.config.models))
       for (const pod of s.pods) this.tracker.addStatic(pod, model);
   }

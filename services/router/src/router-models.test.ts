@@ -1,0 +1,55 @@
+import { createBlockKeyer } from '@kvroute/block-keys';
+import type { Bus } from '@kvroute/runtime';
+import { createLogger, createRegistry } from '@kvroute/runtime';
+import type { ModelTokenizer } from '@kvroute/tokenize';
+import { afterEach, describe, expect, it } from 'vitest';
+import { DEFAULT_MODEL_SETTINGS } from './config.js';
+import type { RouterFileConfig } from './config.js';
+import { createRouterService } from './service.js';
+import type { RouterService, RouterServiceOptions } from './service.js';
+import { TEST_OPTIONS } from './test-support/raw-pod.js';
+
+const services: RouterService[] = [];
+afterEach(async () => {
+  for (const s of services.splice(0)) await s.stop();
+});
+
+async function start(
+  config: RouterFileConfig,
+  o: {
+    bus?: Bus;
+    options?: Partial<RouterServiceOptions>;
+    tokenizers?: Map<string, ModelTokenizer>;
+  } = {},
+): Promise<RouterService> {
+  const svc = await createRouterService({
+    bus: o.bus ?? null,
+    log: createLogger('test', 'silent'),
+    registry: createRegistry(),
+    keyer: createBlockKeyer(),
+    tokenizers: o.tokenizers ?? new Map(),
+    config,
+    options: { ...TEST_OPTIONS, ...o.options },
+  });
+  services.push(svc);
+  return svc;
+}
+
+async function route(svc: RouterService, body: unknown) {
+  const res = await svc.app.request('/v1/route', { method: 'POST', body: JSON.stringify(body) });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('models and their pods', () => {
+  it('refuses a config that lists one static pod under two models', async () => {
+    await expect(
+      start({
+        defaults: DEFAULT_MODEL_SETTINGS,
+        models: {
+          a: { ...DEFAULT_MODEL_SETTINGS, pods: ['10.0.0.1:1'] },
+          b: { ...DEFAULT_MODEL_SETTINGS, pods: ['10.0.0.1:1'] },
+        },
+      }),
+    ).rejects.toThrow(/pod 10\.0\.0\.1:1 is listed under models\.a and models\.b/);
+  });
+});
