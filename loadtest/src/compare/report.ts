@@ -59,6 +59,8 @@ export function goalCheck(rows: SimResult[]): string {
 
 export function renderReport(o: {
   command: string;
+  /** Name of the engines' latency model. */
+  latency: string;
   load: number;
   results: SimResult[];
   sweep: SimResult[];
@@ -78,6 +80,8 @@ export function renderReport(o: {
     'simulated fleet (loadtest/README.md describes the engine and latency model). Hit rate is the',
     'token-weighted share of prompt tokens served from the prefix cache, fleet-wide; load imbalance',
     'is max ÷ mean of per-pod busy time.',
+    '',
+    `Engine latency model: ${o.latency}.`,
     '',
   ];
   for (const w of workloads) {

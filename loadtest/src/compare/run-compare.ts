@@ -3,6 +3,8 @@ import { join } from 'node:path';
 import type { PresetName } from '@kvroute/routing';
 import type { SimResult } from '../sim/run-sim.js';
 import { runSim } from '../sim/run-sim.js';
+import type { LatencyModel } from '../engine/latency.js';
+import { rooflineLatency } from '../engine/latency.js';
 import type { Workload } from '../workload/types.js';
 import { barChart, lineChart, renderSvg } from './charts.js';
 import { renderReport } from './report.js';
@@ -38,6 +40,8 @@ export interface CompareOptions {
   outDir: string;
   /** The command line that produced the report (written into it). */
   command: string;
+  /** The engines' step-time model (default: the reference roofline). Policies keep their own parameters. */
+  latency?: LatencyModel;
   seed?: number;
   onRun?: (label: string) => { update: (d: number, t: number, v: number) => void; end: () => void };
 }
@@ -54,6 +58,7 @@ export interface CompareResult {
  */
 export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   const policies = o.policies ?? ALL_POLICIES;
+  const latency = o.latency ?? rooflineLatency();
   const one = (w: CompareWorkload, policy: PresetName, load: number, limit?: number) => {
     const p = o.onRun?.(`${policy} @${load} ${w.workload.name}`);
     const r = runSim({
@@ -63,6 +68,7 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
       capacityTokens: w.capacityTokens,
       load,
       limit: limit ?? w.limit,
+      latency,
       seed: o.seed ?? 1,
       ...(p ? { onProgress: p.update } : {}),
     });
@@ -137,12 +143,13 @@ export async function runCompare(o: CompareOptions): Promise<CompareResult> {
   for (const [name, svg] of charts) writeFileSync(join(o.outDir, name), await svg);
   writeFileSync(
     join(o.outDir, 'results.json'),
-    `${JSON.stringify({ command: o.command, results, sweep }, null, 2)}\n`,
+    `${JSON.stringify({ command: o.command, latency: latency.name, results, sweep }, null, 2)}\n`,
   );
   writeFileSync(
     join(o.outDir, 'report.md'),
     renderReport({
       command: o.command,
+      latency: latency.name,
       load: o.load,
       results,
       sweep,

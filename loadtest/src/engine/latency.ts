@@ -66,6 +66,27 @@ export const LLAMA31_8B_H100: HardwareModel = {
   stepOverheadMs: 1,
 };
 
+/**
+ * `h` with its FLOP-bound time (linear layers and attention compute: prefill)
+ * multiplied by `prefillCost` and its memory-bound time (reads of the weights
+ * and the KV cache: decode) by `decodeCost`; the step overhead is unchanged.
+ * For checking how a policy tuned on `h` fares when the real engine differs.
+ */
+export function perturbedHardware(
+  h: HardwareModel,
+  prefillCost: number,
+  decodeCost: number,
+): HardwareModel {
+  if (!(prefillCost > 0 && decodeCost > 0 && Number.isFinite(prefillCost + decodeCost)))
+    throw new RangeError(`cost factors must be finite and > 0, got ${prefillCost}, ${decodeCost}`);
+  return {
+    ...h,
+    name: `${h.name} (prefill ×${prefillCost}, decode ×${decodeCost})`,
+    peakFlops: h.peakFlops / prefillCost,
+    memBytesPerS: h.memBytesPerS / decodeCost,
+  };
+}
+
 /** Bytes of KV cache per token: K and V, per layer, per KV head. */
 export function kvBytesPerToken(h: HardwareModel): number {
   return 2 * h.layers * h.kvHeads * h.headDim * h.bytesPerValue;

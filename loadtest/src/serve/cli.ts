@@ -14,7 +14,7 @@ Simulated vLLM pods on the real clock: OpenAI HTTP, /metrics, KV events over ZMQ
   --tokenizer T        qwen3 | llama3 (shipped in npm) | a model directory; default: kvroute's
                        approximate ids (the router's no-tokenizer mode)
   --time-scale F       run the latency model F× faster than real time (default 1)
-  --capacity-tokens T  KV capacity per pod in tokens (default 1000000)
+  --capacity-tokens T  KV capacity per pod in tokens, ≥ 16 (one block; default 1000000)
   --wire-shape S       array | array-map | map (default map, current vLLM)
   --bytes-hashes       block hashes as 32-byte strings instead of ints
   --topic T            ZMQ topic frame (default empty, as vLLM)`;
@@ -71,7 +71,7 @@ export function parseSimServeArgs(argv: string[]): SimFleetOptions {
     model: values.model ?? 'Qwen/Qwen3-0.6B',
     tokenizerDir: values.tokenizer,
     timeScale,
-    capacityTokens: int(values['capacity-tokens'], 'capacity-tokens', 1_000_000, 1),
+    capacityTokens: int(values['capacity-tokens'], 'capacity-tokens', 1_000_000, 16),
     wireShape: shape as WireShape,
     bytesHashes: values['bytes-hashes'],
     topic: values.topic,

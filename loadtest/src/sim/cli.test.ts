@@ -90,4 +90,27 @@ describe('kvroute sim', () => {
     expect(await runSimCli(['--trace', '/nonexistent.jsonl'])).toBe(2);
     expect(await runSimCli(['--trace', trace, '--load', '-1'])).toBe(2);
   });
+
+  it('names the flag and exits 2 for infinite or sub-block values', async () => {
+    const cases: [string[], RegExp][] = [
+      [['--capacity-tokens', '8'], /--capacity-tokens must be a number ≥ 16 \(or inf\), got "8"/],
+      [['--load', 'inf'], /--load must be a number > 0, got "inf"/],
+      [['--kv-delay-ms', 'inf'], /--kv-delay-ms must be a number ≥ 0, got "inf"/],
+      [['--pods', 'inf'], /--pods must be an integer ≥ 1/],
+      [['--limit', 'abc'], /--limit must be an integer ≥ 1 \(or inf\)/],
+    ];
+    for (const [args, message] of cases) {
+      const io = capture();
+      expect(await runSimCli(['--trace', trace, ...args])).toBe(2);
+      expect(io.err()).toMatch(message);
+      vi.restoreAllMocks();
+    }
+    const io = capture();
+    const ok = ['--synthetic', 'shared-prefix', '--pods', '1', '--json'];
+    expect(await runSimCli([...ok, '--capacity-tokens', 'inf', '--limit', '30'])).toBe(0);
+    expect(JSON.parse(io.out().trim().split('\n').at(-1)!)).toMatchObject({
+      capacity_tokens: null,
+      completed: 30,
+    });
+  });
 });

@@ -6,9 +6,10 @@ import { readMooncake, TraceFormatError } from '../workload/mooncake.js';
 import { multiTurn, sharedPrefix } from '../workload/synthetic.js';
 import type { Workload } from '../workload/types.js';
 import { MULTI_TURN, SHARED_PREFIX } from '../workload/presets.js';
+import { numberFlag, UsageError } from '../cli-args.js';
 import { progressBar } from './progress.js';
 import type { SimResult } from './run-sim.js';
-import { runSim } from './run-sim.js';
+import { runSim, SIM_BLOCK_SIZE } from './run-sim.js';
 
 export const SIM_USAGE = `kvroute sim --trace <file.jsonl|file.csv> --pods N --policy <name> [options]
 
@@ -17,9 +18,9 @@ export const SIM_USAGE = `kvroute sim --trace <file.jsonl|file.csv> --pods N --p
   --pods N             model-server pods (default 16)
   --policy NAME|JSON   ${Object.keys(PRESETS).join(' | ')} (default: default),
                        or a policy config as JSON: {"scorers":[…],"picker":{…}}
-  --capacity-tokens T  KV capacity per pod in tokens (default 1000000; "inf" = unbounded)
+  --capacity-tokens T  KV capacity per pod in tokens, ≥ ${SIM_BLOCK_SIZE} (one block; default 1000000; "inf" = unbounded)
   --load F             scale arrivals so offered no-cache work is F × fleet capacity
-  --limit N            replay the first N requests only
+  --limit N            replay the first N requests only ("inf" = all)
   --kv-delay-ms D      KV event delivery delay to the index (default 50)
   --seed S             random seed (default 1)
   --json               print one JSON result object as the last line
@@ -36,17 +37,6 @@ export interface ParsedSim {
   seed: number;
   json: boolean;
   progress: boolean;
-}
-
-class UsageError extends Error {}
-
-function num(v: string | undefined, name: string, def: number, min = 0): number {
-  if (v === undefined) return def;
-  if (v === 'inf' || v === 'Infinity') return Infinity;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min)
-    throw new UsageError(`--${name} must be a number ≥ ${min}, got ${v}`);
-  return n;
 }
 
 /** Parses `kvroute sim` arguments; throws UsageError (exit code 2) on bad input. */
@@ -67,10 +57,22 @@ export function parseSimArgs(argv: string[]): ParsedSim {
       progress: { type: 'boolean', default: false },
     },
   });
-  const pods = num(values.pods, 'pods', 16, 1);
-  if (!Number.isInteger(pods) || !Number.isFinite(pods))
-    throw new UsageError('--pods must be an integer');
-  const limitN = values.limit === undefined ? undefined : num(values.limit, 'limit', 0, 1);
+  const pods = numberFlag('pods', values.pods ?? '16', { min: 1, integer: true });
+  const limitN =
+    values.limit === undefined
+      ? undefined
+      : numberFlag('limit', values.limit, { min: 1, integer: true, allowInf: true });
+  // Validated before the trace is read: a bad flag is reported without minutes of work first.
+  const capacityTokens = numberFlag('capacity-tokens', values['capacity-tokens'] ?? '1000000', {
+    min: SIM_BLOCK_SIZE,
+    allowInf: true,
+  });
+  const load =
+    values.load === undefined
+      ? undefined
+      : numberFlag('load', values.load, { min: 0, minExclusive: true });
+  const kvEventDelayMs = numberFlag('kv-delay-ms', values['kv-delay-ms'] ?? '50', { min: 0 });
+  const seed = numberFlag('seed', values.seed ?? '1', { min: 0 });
   let policy: PresetName | PolicyConfig;
   try {
     const raw = values.policy ?? 'default';
@@ -107,11 +109,11 @@ export function parseSimArgs(argv: string[]): ParsedSim {
     workload,
     pods,
     policy,
-    capacityTokens: num(values['capacity-tokens'], 'capacity-tokens', 1_000_000, 1),
-    load: values.load === undefined ? undefined : num(values.load, 'load', 0, 1e-9),
+    capacityTokens,
+    load,
     limit: limitN,
-    kvEventDelayMs: num(values['kv-delay-ms'], 'kv-delay-ms', 50),
-    seed: num(values.seed, 'seed', 1),
+    kvEventDelayMs,
+    seed,
     json: values.json,
     progress: values.progress || process.stderr.isTTY === true,
   };
