@@ -26,7 +26,14 @@ import type {
   PrefixStat,
 } from './prefix-index.js';
 import type { SpecBatch } from './speculative.js';
-import { checkEvents, checkKeys, checkPod, checkSnapshot, InvalidInputError } from './validate.js';
+import {
+  checkEvents,
+  checkKeys,
+  checkOptions,
+  checkPod,
+  checkSnapshot,
+  checkTtl,
+} from './validate.js';
 
 export interface BitsetIndexOptions extends PrefixIndexOptions {
   /**
@@ -45,16 +52,11 @@ export class BitsetPrefixIndex implements PrefixIndex {
   private rejected = 0;
 
   constructor(options: BitsetIndexOptions = {}) {
+    checkOptions(options);
     const budget = options.budgetBytes ?? 2 ** 30;
-    if (!(budget > 0) || !Number.isFinite(budget)) {
-      throw new RangeError(`budgetBytes must be a positive number, got ${budget}`);
-    }
     this.ttlMs = options.speculativeTtlMs ?? 5000;
-    if (!(this.ttlMs >= 0))
-      throw new RangeError(`speculativeTtlMs must be >= 0, got ${this.ttlMs}`);
     this.now = options.now ?? Date.now;
     const expected = options.expectedBlocks ?? 0;
-    if (!(expected >= 0)) throw new RangeError(`expectedBlocks must be >= 0, got ${expected}`);
     this.core = new IndexCore(budget, options.holderLayout === 'bitset' ? 1 : 2, expected);
   }
 
@@ -177,8 +179,7 @@ export class BitsetPrefixIndex implements PrefixIndex {
   addSpeculative(pod: string, keys: KeySeq, ttlMs: number = this.ttlMs): void {
     checkPod(pod);
     checkKeys(keys, 'keys');
-    if (!Number.isFinite(ttlMs))
-      throw new InvalidInputError('ttlMs', `expected a number, got ${ttlMs}`);
+    checkTtl(ttlMs);
     const core = this.core;
     const spec = core.spec;
     const now = this.now();

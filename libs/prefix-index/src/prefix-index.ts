@@ -33,15 +33,16 @@ export interface LookupResult {
   matches: PodMatch[];
 }
 
+/** Every number here must be finite (RangeError otherwise). */
 export interface PrefixIndexOptions {
-  /** Bound on the bytes of the whole index; default 1 GiB. See README "Memory bound". */
+  /** Bound on the bytes of the whole index, > 0; default 1 GiB. See README "Memory bound". */
   budgetBytes?: number;
-  /** Default lifetime of speculative entries; default 5000. */
+  /** Default lifetime of speculative entries, >= 0; default 5000. */
   speculativeTtlMs?: number;
   /** Clock in ms, used only for speculative expiry; default Date.now. */
   now?: () => number;
   /**
-   * Distinct blocks to allocate room for up front (capped by the budget), e.g.
+   * Distinct blocks to allocate room for up front (>= 0, capped by the budget), e.g.
    * pods × their capacity in blocks: saves the rehashes of growing from empty.
    */
   expectedBlocks?: number;
@@ -116,7 +117,10 @@ export interface PrefixIndex {
   /** Forgets the pod: blocks and speculative entries. */
   removePod(pod: string): void;
   lookup(keys: KeySeq, options?: LookupOptions): LookupResult;
-  /** Assumes `keys` cached on `pod` for `ttlMs` (keys it already holds are skipped). */
+  /**
+   * Assumes `keys` cached on `pod` for `ttlMs` (keys it already holds are skipped).
+   * `ttlMs` must be finite and >= 0 (InvalidInputError otherwise); 0 adds nothing.
+   */
   addSpeculative(pod: string, keys: KeySeq, ttlMs?: number): void;
   /** Drops speculative entries past their TTL (lookups also do it lazily); returns how many. */
   expireSpeculative(): number;

@@ -1,5 +1,5 @@
 import type { CanonicalEvent } from '@kvroute/protocol';
-import type { PodSnapshot } from './prefix-index.js';
+import type { PodSnapshot, PrefixIndexOptions } from './prefix-index.js';
 
 /** Input the index refuses as a whole; nothing of the call was applied. */
 export class InvalidInputError extends Error {
@@ -9,6 +9,32 @@ export class InvalidInputError extends Error {
     message: string,
   ) {
     super(`${field}: ${message}`);
+  }
+}
+
+/**
+ * Options are configuration, not traffic: a bad one is a RangeError at
+ * construction. Every number must be finite (an infinite expectedBlocks would
+ * size nothing, an infinite TTL never expires), budgetBytes > 0, the rest >= 0.
+ */
+export function checkOptions(o: PrefixIndexOptions): void {
+  const finite = (name: string, v: number | undefined, min: number, strict: boolean) => {
+    if (v === undefined) return;
+    if (typeof v !== 'number' || !Number.isFinite(v) || v < min || (strict && v === min)) {
+      throw new RangeError(
+        `${name} must be a finite number ${strict ? '>' : '>='} ${min}, got ${v}`,
+      );
+    }
+  };
+  finite('budgetBytes', o.budgetBytes, 0, true);
+  finite('speculativeTtlMs', o.speculativeTtlMs, 0, false);
+  finite('expectedBlocks', o.expectedBlocks, 0, false);
+}
+
+/** A speculative TTL given per call: finite and >= 0 (0 adds nothing). */
+export function checkTtl(ttlMs: unknown): void {
+  if (typeof ttlMs !== 'number' || !Number.isFinite(ttlMs) || ttlMs < 0) {
+    throw new InvalidInputError('ttlMs', `expected a finite number >= 0, got ${String(ttlMs)}`);
   }
 }
 

@@ -245,6 +245,25 @@ export function describePrefixIndexConformance(
       expect(ix.stats().sharedBlocks).toBe(3);
     });
 
+    it('refuses options and TTLs that are not finite and non-negative', () => {
+      const bad: PrefixIndexOptions[] = [
+        { speculativeTtlMs: Infinity },
+        { speculativeTtlMs: -1 },
+        { speculativeTtlMs: NaN },
+        { expectedBlocks: Infinity },
+        { expectedBlocks: -1 },
+        { expectedBlocks: NaN },
+        { budgetBytes: Infinity },
+        { budgetBytes: 0 },
+      ];
+      for (const o of bad) expect(() => factory(o), JSON.stringify(o)).toThrow(RangeError);
+      const ix = make();
+      for (const ttl of [Infinity, -Infinity, NaN, -1]) {
+        expect(() => ix.addSpeculative('a', P, ttl)).toThrow(/ttlMs/);
+      }
+      expect(ix.stats().speculativeEntries).toBe(0);
+    });
+
     it('refuses malformed input whole and counts it', () => {
       const ix = make();
       ix.apply('a', [stored(P)]);

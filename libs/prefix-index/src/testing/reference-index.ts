@@ -11,7 +11,14 @@ import type {
   PrefixIndexOptions,
   PrefixStat,
 } from '../prefix-index.js';
-import { checkEvents, checkKeys, checkPod, checkSnapshot } from '../validate.js';
+import {
+  checkEvents,
+  checkKeys,
+  checkOptions,
+  checkPod,
+  checkSnapshot,
+  checkTtl,
+} from '../validate.js';
 
 interface Held {
   gpu: boolean;
@@ -41,6 +48,7 @@ export class ReferenceIndex implements PrefixIndex {
   private readonly lookupKeys = new WeakMap<KeySeq, bigint[]>();
 
   constructor(options: PrefixIndexOptions = {}) {
+    checkOptions(options);
     this.ttlMs = options.speculativeTtlMs ?? 5000;
     this.now = options.now ?? Date.now;
   }
@@ -174,6 +182,7 @@ export class ReferenceIndex implements PrefixIndex {
   addSpeculative(pod: string, keys: KeySeq, ttlMs = this.ttlMs): void {
     checkPod(pod);
     checkKeys(keys, 'keys');
+    checkTtl(ttlMs);
     this.expireSpeculative();
     const m = this.pod(pod);
     if (ttlMs <= 0) return;
