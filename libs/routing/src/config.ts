@@ -20,14 +20,15 @@ function onlyKeys(o: Record<string, unknown>, keys: string[], field: string): vo
 
 /**
  * Validates a YAML/JSON-parsed policy config: a preset name, or scorers with
- * weights plus a picker, or a preset with parts overridden. A string is taken
+ * weights plus a picker, or a preset with parts overridden; optionally the
+ * weight of CPU-offloaded blocks (`cpuWeight`). A string is taken
  * as a preset name. Checks names and shapes (parameter values are checked by
  * createPolicy). Throws PolicyConfigError naming the bad field.
  */
 export function parsePolicyConfig(raw: unknown): PolicyConfig {
   if (typeof raw === 'string') raw = { preset: raw };
   if (!isObject(raw)) throw new PolicyConfigError('policy', 'must be an object or a preset name');
-  onlyKeys(raw, ['preset', 'scorers', 'picker'], '');
+  onlyKeys(raw, ['preset', 'scorers', 'picker', 'cpuWeight'], '');
   const out: PolicyConfig = {};
   if (raw.preset !== undefined) {
     if (typeof raw.preset !== 'string' || !own(PRESETS, raw.preset)) {
@@ -69,6 +70,13 @@ export function parsePolicyConfig(raw: unknown): PolicyConfig {
     }
     const pp = params(p.params, 'picker.params');
     out.picker = (pp ? { name: p.name, params: pp } : { name: p.name }) satisfies PickerConfig;
+  }
+  if (raw.cpuWeight !== undefined) {
+    const w = raw.cpuWeight;
+    if (typeof w !== 'number' || !(w >= 0 && w <= 1)) {
+      throw new PolicyConfigError('cpuWeight', 'must be a number from 0 to 1');
+    }
+    out.cpuWeight = w;
   }
   if (out.preset === undefined && out.scorers === undefined && out.picker === undefined) {
     throw new PolicyConfigError('policy', 'needs a preset, scorers or a picker');

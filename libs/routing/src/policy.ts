@@ -5,6 +5,8 @@ import { createRng } from './rng.js';
 import type { Scorer } from './scorers/scorer.js';
 import { parsePolicyConfig } from './config.js';
 import { NoCandidateError } from './errors.js';
+import type { MatchOptions } from './match.js';
+import { DEFAULT_CPU_WEIGHT } from './match.js';
 import type { Decision, PodScore, PodState, Policy, PolicyConfig, RouteInput } from './types.js';
 
 /**
@@ -17,11 +19,12 @@ export function createPolicy(config: PolicyConfig, options: { seed?: number } = 
   const preset = c.preset ? PRESETS[c.preset] : undefined;
   const scorerCfg = c.scorers ?? preset?.scorers ?? PRESETS.default.scorers;
   const pickerCfg = c.picker ?? preset?.picker ?? PRESETS.default.picker;
+  const match: MatchOptions = { cpuWeight: c.cpuWeight ?? DEFAULT_CPU_WEIGHT };
   const weighted: { scorer: Scorer; weight: number }[] = scorerCfg.map((s, i) => ({
-    scorer: makeScorer(s.name, s.params, `scorers[${i}]`),
+    scorer: makeScorer(s.name, s.params, `scorers[${i}]`, match),
     weight: s.weight,
   }));
-  const picker: Picker = makePicker(pickerCfg.name, pickerCfg.params, 'picker');
+  const picker: Picker = makePicker(pickerCfg.name, pickerCfg.params, 'picker', match);
   const rng = createRng(options.seed ?? 1);
   // A preset keeps its name when parts are overridden: the name says where the policy started.
   const name = c.preset ?? 'custom';

@@ -1,4 +1,6 @@
 import { PolicyConfigError } from './errors.js';
+import type { MatchOptions } from './match.js';
+import { DEFAULT_CPU_WEIGHT } from './match.js';
 import { Params } from './params.js';
 import { cacheAwarePicker } from './pickers/cache-aware.js';
 import { chwblPicker } from './pickers/chwbl.js';
@@ -14,7 +16,7 @@ import {
 } from './scorers/simple.js';
 import { TTFT_DEFAULTS, ttftScorer } from './scorers/ttft.js';
 
-type Factory<T> = (params: Params) => T;
+type Factory<T> = (params: Params, match: MatchOptions) => T;
 
 /**
  * The table's own entry for `name`, or undefined. `name in table` and a bare
@@ -33,27 +35,35 @@ const noParams =
   };
 
 export const scorers: Record<string, Factory<Scorer>> = {
-  'prefix-cache': noParams(prefixCacheScorer),
+  'prefix-cache': (p, m) => {
+    p.done();
+    return prefixCacheScorer(m);
+  },
   'kv-cache-utilization': noParams(kvUtilizationScorer),
   queue: noParams(queueScorer),
   load: noParams(loadScorer),
-  'kv-overlap-cost': (p) => {
+  'kv-overlap-cost': (p, m) => {
     const s = kvOverlapCostScorer({
       overlapScoreWeight: p.num('overlapScoreWeight', 1, { min: 0 }),
+      cpuWeight: m.cpuWeight,
     });
     p.done();
     return s;
   },
-  ttft: (p) => {
+  ttft: (p, m) => {
     const d = TTFT_DEFAULTS;
-    const s = ttftScorer({
-      prefillMsPerToken: p.num('prefillMsPerToken', d.prefillMsPerToken, { min: 0 }),
-      stepMs: p.num('stepMs', d.stepMs, { min: 0 }),
-      decodeMsPerSeq: p.num('decodeMsPerSeq', d.decodeMsPerSeq, { min: 0 }),
-      maxBatchedTokens: p.num('maxBatchedTokens', d.maxBatchedTokens, { min: 1, int: true }),
-      affinity: p.num('affinity', d.affinity, { min: 0 }),
-      backlogMs: p.num('backlogMs', d.backlogMs, { min: 0 }),
-    });
+    const s = ttftScorer(
+      {
+        prefillMsPerToken: p.num('prefillMsPerToken', d.prefillMsPerToken, { min: 0 }),
+        stepMs: p.num('stepMs', d.stepMs, { min: 0 }),
+        decodeMsPerSeq: p.num('decodeMsPerSeq', d.decodeMsPerSeq, { min: 0 }),
+        maxBatchedTokens: p.num('maxBatchedTokens', d.maxBatchedTokens, { min: 1, int: true }),
+        cpuLoadMsPerToken: p.num('cpuLoadMsPerToken', d.cpuLoadMsPerToken, { min: 0 }),
+        affinity: p.num('affinity', d.affinity, { min: 0 }),
+        backlogMs: p.num('backlogMs', d.backlogMs, { min: 0 }),
+      },
+      m.cpuWeight,
+    );
     p.done();
     return s;
   },
@@ -77,11 +87,12 @@ export const pickers: Record<string, Factory<Picker>> = {
     p.done();
     return s;
   },
-  'cache-aware': (p) => {
+  'cache-aware': (p, m) => {
     const s = cacheAwarePicker({
       cacheThreshold: p.num('cacheThreshold', 0.5, { min: 0, max: 1 }),
       balanceAbsThreshold: p.num('balanceAbsThreshold', 32, { min: 0 }),
       balanceRelThreshold: p.num('balanceRelThreshold', 1.0001, { min: 1 }),
+      cpuWeight: m.cpuWeight,
     });
     p.done();
     return s;
@@ -92,6 +103,7 @@ export function makeScorer(
   name: string,
   params: Record<string, unknown> | undefined,
   field: string,
+  match: MatchOptions = { cpuWeight: DEFAULT_CPU_WEIGHT },
 ): Scorer {
   const f = own(scorers, name);
   if (!f)
@@ -99,13 +111,14 @@ export function makeScorer(
       `${field}.name`,
       `unknown scorer "${name}" (known: ${Object.keys(scorers).join(', ')})`,
     );
-  return f(new Params(params, `${field}.params`));
+  return f(new Params(params, `${field}.params`), match);
 }
 
 export function makePicker(
   name: string,
   params: Record<string, unknown> | undefined,
   field: string,
+  match: MatchOptions = { cpuWeight: DEFAULT_CPU_WEIGHT },
 ): Picker {
   const f = own(pickers, name);
   if (!f)
@@ -113,5 +126,5 @@ export function makePicker(
       `${field}.name`,
       `unknown picker "${name}" (known: ${Object.keys(pickers).join(', ')})`,
     );
-  return f(new Params(params, `${field}.params`));
+  return f(new Params(params, `${field}.params`), match);
 }

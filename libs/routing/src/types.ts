@@ -105,4 +105,9 @@ export interface PolicyConfig {
   preset?: PresetName;
   scorers?: ScorerConfig[];
   picker?: PickerConfig;
+  /**
+   * Weight of a CPU-offloaded matched block against a GPU-resident one, 0..1,
+   * for all the policy's scorers and its picker (default DEFAULT_CPU_WEIGHT).
+   */
+  cpuWeight?: number;
 }

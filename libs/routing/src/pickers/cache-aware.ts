@@ -1,4 +1,4 @@
-import { matchedBlocks } from '../match.js';
+import { effectiveBlocks } from '../match.js';
 import type { PodState } from '../types.js';
 import type { Picker } from './picker.js';
 
@@ -9,6 +9,8 @@ export interface CacheAwareParams {
   balanceAbsThreshold: number;
   /** sgl-router `--balance-rel-threshold` (default 1.0001). */
   balanceRelThreshold: number;
+  /** Weight of CPU-only blocks in the match ratio (MatchOptions). */
+  cpuWeight: number;
 }
 
 /**
@@ -26,7 +28,7 @@ function cacheTokens(p: PodState): number {
  * per pod. When imbalanced — `max − min > abs` and `max > rel × min` — the
  * least-loaded pod wins (shortest queue). Otherwise the pod with the highest
  * prefix match ratio (matched ÷ request blocks) wins if that ratio exceeds the
- * threshold, else the pod with the smallest cache (`cacheTokens`; ties go to
+ * threshold (CPU-only blocks at `cpuWeight`), else the pod with the smallest cache (`cacheTokens`; ties go to
  * the least-loaded), as sgl-router sends it to the worker with the smallest
  * tree. sgl-router matches against an approximate tree of the requests it
  * routed; here the index's speculative depth (which records every routed
@@ -49,7 +51,7 @@ export const cacheAwarePicker = (p: CacheAwareParams): Picker => ({
       let ties = 0;
       if (input.totalBlocks > 0) {
         pods.forEach((x, i) => {
-          const ratio = matchedBlocks(input, x.pod) / input.totalBlocks;
+          const ratio = effectiveBlocks(input, x.pod, p.cpuWeight) / input.totalBlocks;
           if (ratio > bestRatio) {
             bestRatio = ratio;
             best = i;

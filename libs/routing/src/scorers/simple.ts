@@ -1,16 +1,20 @@
-import { lowerIsBetter, matchedBlocks, requestLoad } from '../match.js';
+import type { MatchOptions } from '../match.js';
+import { effectiveBlocks, lowerIsBetter, requestLoad } from '../match.js';
 import type { Scorer } from './scorer.js';
 
 /**
  * GIE / llm-d `prefix-cache-scorer`: the fraction of the request's blocks the
- * pod holds from block 0 (matched blocks ÷ total blocks).
+ * pod holds from block 0 (matched blocks ÷ total blocks), CPU-only blocks at
+ * the policy's weight.
  */
-export const prefixCacheScorer = (): Scorer => ({
+export const prefixCacheScorer = (m: MatchOptions): Scorer => ({
   name: 'prefix-cache',
   score(input, pods) {
     const scores = new Float64Array(pods.length);
     if (input.totalBlocks > 0) {
-      pods.forEach((p, i) => (scores[i] = matchedBlocks(input, p.pod) / input.totalBlocks));
+      pods.forEach(
+        (p, i) => (scores[i] = effectiveBlocks(input, p.pod, m.cpuWeight) / input.totalBlocks),
+      );
     }
     return { scores };
   },

@@ -1,4 +1,4 @@
-import { uncachedTokens } from '../match.js';
+import { cpuBlocks, uncachedTokens } from '../match.js';
 import type { Scorer } from './scorer.js';
 
 /**
@@ -16,7 +16,17 @@ export interface TtftParams {
   /** Engine token budget per step (vLLM max_num_batched_tokens). */
   maxBatchedTokens: number;
   /**
-   * A cached token is credited (1 + affinity) × its prefill time: reusing a
+   * Time to bring one CPU-offloaded token's KV back to the GPU, ms: a CPU
+   * hit is loaded, not recomputed. Llama-3.1-8B holds 128 KiB of KV per
+   * token (32 layers × 8 KV heads × 128 dims × K and V × 2 bytes); 0.004
+   * ms/token is ≈ 33 GB/s, half of PCIe 5.0 x16's 64 GB/s allowing for
+   * block-sized copies, and a ninth of the prefill cost. Added to the
+   * estimate outside the step budget: the engine loads while others run.
+   */
+  cpuLoadMsPerToken: number;
+  /**
+   * A cached token is credited (1 + affinity) × its prefill time (the
+   * affinity part × the policy's cpuWeight for a CPU-only one): reusing a
    * pod's cache also spares the fleet a second copy of the prefix (cache
    * space) and its recomputation later, which matters most when the fleet is
    * saturated. 0 = pure time-to-first-token. A fixed credit (`backlogMs` 0)
@@ -38,6 +48,7 @@ export const TTFT_DEFAULTS: TtftParams = {
   stepMs: 8.4,
   decodeMsPerSeq: 0.033,
   maxBatchedTokens: 8192,
+  cpuLoadMsPerToken: 0.004,
   affinity: 8,
   backlogMs: 500,
 };
@@ -47,9 +58,10 @@ export const TTFT_DEFAULTS: TtftParams = {
  * (this router's in-flight uncached tokens, plus engine-queued requests this
  * router does not know of, sized like this one) followed by this request's
  * uncached tokens, processed in chunks of the step budget left after the
- * running sequences' decode tokens. Score = best estimate ÷ own estimate.
+ * running sequences' decode tokens, plus the load of its CPU-only cached
+ * tokens. Score = best estimate ÷ own estimate.
  */
-export const ttftScorer = (p: TtftParams): Scorer => ({
+export const ttftScorer = (p: TtftParams, cpuWeight: number): Scorer => ({
   name: 'ttft',
   score(input, pods) {
     const est = new Float64Array(pods.length);
@@ -57,6 +69,7 @@ export const ttftScorer = (p: TtftParams): Scorer => ({
     let minQueueMs = Infinity;
     pods.forEach((pod, i) => {
       const own = uncachedTokens(input, pod.pod);
+      const cpuTokens = cpuBlocks(input, pod.pod) * input.blockSize;
       cachedTokens[i] = input.promptTokens - own;
       const unknownQueued = Math.max(0, pod.waiting - pod.inFlightPrefilling);
       const pending = pod.inFlightPrefillTokens + unknownQueued * input.promptTokens;
@@ -66,6 +79,10 @@ export const ttftScorer = (p: TtftParams): Scorer => ({
         tokens * p.prefillMsPerToken +
         Math.ceil(tokens / perStep) * (p.stepMs + running * p.decodeMsPerSeq);
       est[i] = cost(pending + own);
+      if (cpuTokens > 0) {
+        est[i]! += cpuTokens * p.cpuLoadMsPerToken;
+        cachedTokens[i] = Math.max(0, cachedTokens[i]! - (1 - cpuWeight) * cpuTokens);
+      }
       minQueueMs = Math.min(minQueueMs, pending > 0 ? cost(pending) : 0);
     });
     // Credit for reuse beyond this request's own saving (see `affinity`, `backlogMs`).

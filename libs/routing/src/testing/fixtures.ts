@@ -22,11 +22,12 @@ export function pod(name: string, over: Partial<PodState> = {}): PodState {
 
 /**
  * A request of `blocks` full 16-token blocks whose keys start from `seed`
- * (equal seeds give equal keys), with per-pod matches in blocks.
+ * (equal seeds give equal keys), with per-pod matches in blocks: a number is
+ * a run held in GPU memory, a MatchDepth gives the tiers.
  */
 export function request(
   blocks: number,
-  matches: Record<string, number> = {},
+  matches: Record<string, number | MatchDepth> = {},
   seed = 1,
 ): RouteInput {
   const keys = new Uint32Array(2 * blocks);
@@ -35,7 +36,9 @@ export function request(
     keys[2 * i + 1] = seed;
   }
   const m = new Map<string, MatchDepth>();
-  for (const [p, d] of Object.entries(matches)) m.set(p, { gpu: d, total: d, speculative: d });
+  for (const [p, d] of Object.entries(matches)) {
+    m.set(p, typeof d === 'number' ? { gpu: d, total: d, speculative: d } : d);
+  }
   return {
     model: 'm',
     blockSize: 16,
