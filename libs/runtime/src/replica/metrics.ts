@@ -81,7 +81,7 @@ export function replicaMetrics(registry: Registry, prefix: string) {
     }),
     podsRemoved: new Counter({
       name: `${prefix}_pods_removed_total`,
-      help: 'pods removed',
+      help: 'pods removed: leaving (said so), silent (heartbeats stopped), model (serves another model now)',
       labelNames: ['reason'],
       registers: r,
     }),
@@ -113,4 +113,11 @@ export function exportIndexStats(
   m.blocks.set({ model, tier: 'cpu' }, cpu);
   m.pods.set({ model }, s.pods);
   return Math.max(evictionsBefore, s.evictions);
+}
+
+/** Removes every per-model series of `model`. */
+export function dropModelSeries(m: ReplicaMetrics, model: string): void {
+  for (const g of [m.memory, m.budget, m.pods]) g.remove({ model });
+  m.evictions.remove({ model });
+  for (const tier of ['gpu', 'cpu']) m.blocks.remove({ model, tier });
 }

@@ -18,9 +18,9 @@ import type { IndexReplicaOptions } from './replica.js';
 const MODEL = 'm';
 const POD = 'p:1';
 const log = createLogger('test', 'silent');
-const until = async (cond: () => boolean, ms = 3000) => {
+const until = async (cond: () => boolean | Promise<boolean>, ms = 3000) => {
   const end = Date.now() + ms;
-  while (!cond()) {
+  while (!(await cond())) {
     if (Date.now() > end) throw new Error('condition not met in time');
     await new Promise((r) => setTimeout(r, 10));
   }
@@ -186,10 +186,7 @@ describe('IndexReplica', () => {
       0;
     try {
       await until(() => r.podEntries().length === 1);
-      const end = Date.now() + 3000;
-      while ((await silentRemovals()) === 0 && Date.now() < end)
-        await new Promise((res) => setTimeout(res, 20));
-      expect(await silentRemovals()).toBeGreaterThan(0);
+      await until(async () => (await silentRemovals()) > 0);
     } finally {
       clearInterval(events);
       await r.stop();
@@ -212,9 +209,7 @@ describe('IndexReplica', () => {
       await until(() => r.podEntries()[0]?.firstSyncDone === true);
       expect(r.model(MODEL)!.index.stats().evictions).toBeGreaterThan(0);
       const evicted = r.model(MODEL)!.index.stats().evictions;
-      const end = Date.now() + 3000;
-      while ((await sample('evictions_total')) === undefined && Date.now() < end)
-        await new Promise((res) => setTimeout(res, 20));
+      await until(async () => (await sample('evictions_total')) !== undefined);
       expect(await sample('memory_bytes')).toBe(r.model(MODEL)!.index.stats().bytesUsed);
       expect(await sample('evictions_total')).toBe(evicted);
       expect(await registry.metrics()).toMatch(/# TYPE t_evictions_total counter/);
@@ -222,11 +217,32 @@ describe('IndexReplica', () => {
       pub.store(keys(900_000, 2000));
       await until(() => r.model(MODEL)!.index.stats().evictions > evicted);
       const now = r.model(MODEL)!.index.stats().evictions;
-      while ((await sample('evictions_total')) !== now && Date.now() < end + 3000)
-        await new Promise((res) => setTimeout(res, 20));
-      expect(await sample('evictions_total')).toBe(now);
+      await until(async () => (await sample('evictions_total')) === now);
     } finally {
       await r.stop();
     }
+  });
+
+  it('refiles a pod address that comes back serving another model, and forgets a model no pod serves', async () => {
+    const { r, bus, registry } = replica(undefined, { tickMs: 20 });
+    const old = new FakePublisher(bus, POD, 'm1').start();
+    old.heartbeat();
+    old.store(keys(1, 2));
+    const depthIn = (model: string, k: KeySeq) =>
+      r.lookup(model, k, null).matches.find((m) => m.pod === POD)?.total ?? 0;
+    await until(() => depthIn('m1', keys(1, 2)) === 2);
+    await until(async () => /t_memory_bytes\{model="m1"\}/.test(await registry.metrics()));
+    old.stop(); // crashed: no leaving heartbeat
+    const now = new FakePublisher(bus, POD, 'm2').start();
+    now.heartbeat();
+    now.store(keys(7, 3));
+    await until(() => depthIn('m2', keys(7, 3)) === 3);
+    expect(r.podEntries().map((e) => `${e.pod} ${e.model}`)).toEqual([`${POD} m2`]);
+    expect(depthIn('m1', keys(1, 2))).toBe(0);
+    expect(r.modelNames()).toEqual(['m2']);
+    await until(async () => !/model="m1"/.test(await registry.metrics()));
+    now.heartbeat('leaving');
+    await until(() => r.modelNames().length === 0);
+    await r.stop();
   });
 });

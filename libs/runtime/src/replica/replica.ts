@@ -16,7 +16,7 @@ import type { Bus, BusSubscription } from '../bus/bus.js';
 import type { Logger } from '../log.js';
 import { rateLimited } from '../log.js';
 import type { ReplicaMetrics } from './metrics.js';
-import { exportIndexStats, replicaMetrics } from './metrics.js';
+import { dropModelSeries, exportIndexStats, replicaMetrics } from './metrics.js';
 import { PodSync } from './pod-sync.js';
 import type { SyncAction } from './pod-sync.js';
 
@@ -188,6 +188,12 @@ export class IndexReplica {
 
   private entryFor(pod: string, model: string): PodEntry {
     let e = this.pods.get(pod);
+    // The address came back serving another model without saying it was leaving:
+    // what is filed under the old model is a dead engine's, and its sync state too.
+    if (e && e.model !== model) {
+      this.removePod(pod, 'model');
+      e = undefined;
+    }
     if (!e) {
       e = {
         pod,
@@ -356,13 +362,25 @@ export class IndexReplica {
     }
   }
 
-  private removePod(pod: string, reason: 'leaving' | 'silent'): void {
+  private removePod(pod: string, reason: 'leaving' | 'silent' | 'model'): void {
     const e = this.pods.get(pod);
     if (!e) return;
     this.pods.delete(pod);
     this.models.get(e.model)?.index.removePod(pod);
     this.metrics.podsRemoved.inc({ reason });
-    this.log.info({ pod, reason }, 'removed pod');
+    this.log.info({ pod, model: e.model, reason }, 'removed pod');
+    for (const p of this.pods.values()) if (p.model === e.model) return;
+    this.dropModel(e.model);
+  }
+
+  /** A model no pod serves any more: its index, counters and metric series go, so they do not pile up. */
+  private dropModel(model: string): void {
+    this.models.delete(model);
+    this.rate.delete(model);
+    this.lagMs.delete(model);
+    this.perModel.delete(model);
+    this.evictionsExported.delete(model);
+    dropModelSeries(this.metrics, model);
   }
 
   private tick(): void {
