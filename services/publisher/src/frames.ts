@@ -1,3 +1,6 @@
+import type { VllmEventBatch } from '@kvroute/vllm-events';
+import { decodeVllmBatch } from '@kvroute/vllm-events';
+
 /**
  * The engine's ZMQ framing, read leniently. vLLM's PUB sends
  * `[topic, seq, payload]` (older engines `[seq, payload]`); its replay ROUTER
@@ -54,4 +57,25 @@ export function seqBytes(seq: number): Uint8Array {
   const b = new Uint8Array(8);
   new DataView(b.buffer).setBigInt64(0, BigInt(seq));
   return b;
+}
+
+/** A frame with its payload decoded (once, on arrival) or the reason it did not decode. */
+export interface DecodedFrame extends EngineFrame {
+  readonly decoded: boolean;
+  readonly batch: VllmEventBatch | undefined;
+  readonly error: unknown;
+}
+
+export function decodeFrame(f: EngineFrame): DecodedFrame {
+  try {
+    return {
+      seq: f.seq,
+      payload: f.payload,
+      decoded: true,
+      batch: decodeVllmBatch(f.payload),
+      error: undefined,
+    };
+  } catch (error) {
+    return { seq: f.seq, payload: f.payload, decoded: false, batch: undefined, error };
+  }
 }

@@ -4,11 +4,12 @@ import type { PodRole } from '@kvroute/protocol';
 import { slotOf, subjects } from '@kvroute/protocol';
 import type { Bus, BusSubscription, Logger, Registry } from '@kvroute/runtime';
 import { rateLimited } from '@kvroute/runtime';
-import { decodeVllmBatch, VllmDecodeError } from '@kvroute/vllm-events';
+import { VllmDecodeError } from '@kvroute/vllm-events';
 import { BlockTable, CPU, GPU } from './block-table.js';
 import type { PublisherConfig } from './config.js';
 import { publisherSettings } from './config.js';
-import type { EngineFrame } from './frames.js';
+import type { DecodedFrame } from './frames.js';
+import { decodeFrame } from './frames.js';
 import { Heartbeater } from './heartbeat.js';
 import { publisherMetrics } from './metrics.js';
 import { Outbox } from './outbox.js';
@@ -127,22 +128,25 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     warn(`decode:${reason}`, { reason, err: String(err) }, 'engine message rejected');
   };
 
-  const apply = (f: EngineFrame, replayed: boolean) => {
+  const rejected = (e: unknown) => {
+    if (e instanceof VllmDecodeError || e instanceof TranslateError) decodeError(e.reason, e);
+    else decodeError('internal', e);
+  };
+
+  const apply = (f: DecodedFrame, replayed: boolean) => {
     m.engineBatches.inc({ source: replayed ? 'replay' : 'live' });
+    const batch = f.batch;
+    if (!batch) return rejected(f.error);
     let events;
-    let tsMs: number;
     try {
-      const batch = decodeVllmBatch(f.payload);
       events = translator.translate(batch);
-      tsMs = Number.isFinite(batch.ts) && batch.ts > 0 ? batch.ts * 1000 : Date.now();
-      for (const e of batch.events) {
-        if (e.type === 'BlockStored') blockSizeSeen = e.blockSize;
-      }
     } catch (e) {
-      if (e instanceof VllmDecodeError || e instanceof TranslateError) decodeError(e.reason, e);
-      else decodeError('internal', e);
-      return;
+      return rejected(e);
     }
+    for (const e of batch.events) {
+      if (e.type === 'BlockStored') blockSizeSeen = e.blockSize;
+    }
+    const tsMs = Number.isFinite(batch.ts) && batch.ts > 0 ? batch.ts * 1000 : Date.now();
     if (events.length > 0) outbox.add(events, tsMs);
   };
 
@@ -169,9 +173,14 @@ export function createPublisher(deps: PublisherDeps): Publisher {
     },
     log,
   );
-  const sequencer = new Sequencer({
+  const replayRaw = zmq.replay;
+  const sequencer = new Sequencer<DecodedFrame>({
     apply,
-    replay: zmq.replay,
+    replay:
+      replayRaw &&
+      async function* (from) {
+        for await (const f of replayRaw(from)) yield decodeFrame(f);
+      },
     gap: (from, to) => {
       m.gaps.inc();
       log.info({ from, to }, 'engine sequence gap');
@@ -194,10 +203,15 @@ export function createPublisher(deps: PublisherDeps): Publisher {
       );
       newEpoch('gap');
     },
-    restarted: (from, to) => {
-      log.warn({ lastSeq: from - 1, seq: to }, 'engine sequence went backwards: engine restarted');
+    restarted: (from, to, reason) => {
+      log.warn(
+        { lastSeq: from - 1, seq: to, reason },
+        'engine restarted: following its new stream',
+      );
       newEpoch('restart');
     },
+    discarded: (f, reason) =>
+      reason === 'payload' ? rejected(f.error) : decodeError(reason, `engine seq ${f.seq}`),
   });
 
   const heart = new Heartbeater(
@@ -244,7 +258,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
         }
       });
       await zmq.start({
-        frame: (f) => sequencer.live(f),
+        frame: (f) => sequencer.live(decodeFrame(f)),
         malformed: (reason) => decodeError(reason, 'bad ZMQ framing'),
         disconnected: () => sequencer.disconnected(),
       });

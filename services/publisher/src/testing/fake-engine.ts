@@ -41,7 +41,8 @@ const seqFrame = (seq: number) => {
  * answers `[empty, start_seq]` with every buffered batch from start_seq on and
  * an end marker (seq -1, empty payload). Knobs make it misbehave the ways real
  * engines and networks do: lost messages, a short buffer, a silent replay
- * socket, garbage, a restart.
+ * socket, replies without an end marker or with corrupt frames, garbage, a
+ * restart.
  */
 /**
  * Binds, retrying while the port is still held: a restarted engine rebinds
@@ -69,6 +70,10 @@ export class FakeEngine {
   readonly replayRequests: number[] = [];
   /** When set, replay requests get no answer (the client times out). */
   silentReplay = false;
+  /** When set, replies carry the buffered batches but no end marker (the client times out). */
+  omitEndMarker = false;
+  /** Frames the next replay reply starts with (a corrupt engine); consumed by it. */
+  injectReplay: { seq: number; payload: Uint8Array }[] = [];
   private buffer: { seq: number; payload: Uint8Array }[] = [];
   private pub!: Publisher;
   private router: Router | undefined;
@@ -110,10 +115,12 @@ export class FakeEngine {
         const head: Buffer[] = [id!];
         if (this.o.replayEmptyFrame ?? true) head.push(Buffer.alloc(0));
         if (this.o.replayTopicFrame) head.push(Buffer.from(this.o.topic ?? 'kv'));
+        for (const b of this.injectReplay.splice(0))
+          await router.send([...head, seqFrame(b.seq), b.payload]);
         for (const b of this.buffer) {
           if (b.seq >= start) await router.send([...head, seqFrame(b.seq), b.payload]);
         }
-        await router.send([...head, END_SEQ, Buffer.alloc(0)]);
+        if (!this.omitEndMarker) await router.send([...head, END_SEQ, Buffer.alloc(0)]);
       }
     } catch {
       // closed
@@ -148,11 +155,17 @@ export class FakeEngine {
     this.buffer = this.buffer.filter((b) => b.seq >= seq);
   }
 
-  /** A new engine process on the same endpoints: seq from 0, empty buffer. */
-  async restart(): Promise<void> {
+  /**
+   * A new engine process on the same endpoints: seq from 0, empty buffer. With
+   * `keepState`, the same process reopening its sockets (subscribers see a
+   * disconnect): seq and buffer carry on.
+   */
+  async restart(o: { keepState?: boolean } = {}): Promise<void> {
     await this.closeSockets();
-    this.nextSeq = 0;
-    this.buffer = [];
+    if (!o.keepState) {
+      this.nextSeq = 0;
+      this.buffer = [];
+    }
     this.replayRequests.length = 0;
     await this.open();
   }
