@@ -210,7 +210,8 @@ export function parseRouterConfig(text: string, source = 'config'): RouterFileCo
     if (k !== 'defaults' && k !== 'models')
       throw new ConfigError(`${source}: unknown top-level key ${k} (defaults, models)`);
   const defaults = modelSettings(r.defaults, DEFAULT_MODEL_SETTINGS, `${source}: defaults`);
-  const models: Record<string, ModelSettings> = {};
+  // Keys come from the file: a model may be called "__proto__" and must stay a model.
+  const models = Object.create(null) as Record<string, ModelSettings>;
   if (r.models !== undefined) {
     if (typeof r.models !== 'object' || r.models === null || Array.isArray(r.models))
       throw new ConfigError(`${source}: models must be a mapping of model name to settings`);

@@ -108,3 +108,12 @@ models:
     ]);
   });
 });
+
+describe('router config model names', () => {
+  it('keeps a model named __proto__ as a model, not as the prototype', () => {
+    const c = parseRouterConfig('models: { __proto__: { pods: ["h:1"] }, m: {} }');
+    expect(Object.keys(c.models).sort()).toEqual(['__proto__', 'm']);
+    expect(Object.hasOwn(c.models, '__proto__')).toBe(true);
+    expect(Object.hasOwn(c.models, 'constructor')).toBe(false);
+  });
+});

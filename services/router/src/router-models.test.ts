@@ -53,3 +53,18 @@ describe('models and their pods', () => {
     ).rejects.toThrow(/pod 10\.0\.0\.1:1 is listed under models\.a and models\.b/);
   });
 });
+
+describe('model names', () => {
+  it('treats Object.prototype names as the unknown models they are (404), also in the config', async () => {
+    const svc = await start({
+      defaults: DEFAULT_MODEL_SETTINGS,
+      models: { m: { ...DEFAULT_MODEL_SETTINGS, pods: ['10.0.0.1:1'] } },
+    });
+    for (const model of ['constructor', '__proto__', 'toString', 'hasOwnProperty']) {
+      const r = await route(svc, { model, token_ids: [1, 2, 3] });
+      expect(r.status).toBe(404);
+      expect((r.body.error as { code: string }).code).toBe('model_not_found');
+    }
+    expect((await route(svc, { model: 'm', token_ids: [1, 2, 3] })).status).toBe(200);
+  });
+});

@@ -171,7 +171,9 @@ export class Router {
   }
 
   settings(model: string): ModelSettings {
-    return this.deps.config.models[model] ?? this.deps.config.defaults;
+    const { models, defaults } = this.deps.config;
+    // Own keys only: a request naming "constructor" must not find Object's.
+    return Object.hasOwn(models, model) ? models[model]! : defaults;
   }
 
   /** Models that can take requests now (a live pod), and models configured. */
@@ -204,7 +206,7 @@ export class Router {
     let live = this.tracker.live(model).filter((p) => p.role !== 'decode');
     if (live.length === 0) {
       const known =
-        this.deps.config.models[model] !== undefined || this.replica?.model(model) !== undefined;
+        Object.hasOwn(this.deps.config.models, model) || this.replica?.model(model) !== undefined;
       if (!known)
         throw new RouteError(
           404,
