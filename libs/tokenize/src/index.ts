@@ -9,5 +9,6 @@ export type {
   ChatMessage,
   ChatOptions,
   ModelTokenizer,
+  PromptOptions,
   TokenizerStats,
 } from './types.js';

@@ -1,14 +1,13 @@
 import { AddedTokenSplitter } from './added-tokens.js';
 import { compileByteLevelBpe } from './byte-level-bpe.js';
-import { ChatTemplate } from './chat-template.js';
+import { createChatRenderer } from './chat-render.js';
 import { TokenizerError, TokenizerLoadError } from './errors.js';
-import { toConversation } from './messages.js';
 import { LibraryEncoder } from './piece-encoder.js';
 import type { PieceEncoder } from './piece-encoder.js';
 import { SegmentedEncoder } from './segmented-encoder.js';
-import { promptWrapping, tokenContent } from './special-tokens.js';
-import type { ModelFiles, TokenizerConfig, TokenizerJson } from './tokenizer-json.js';
-import type { ChatMessage, ChatOptions, ModelTokenizer, TokenizerStats } from './types.js';
+import { promptWrapping } from './special-tokens.js';
+import type { ModelFiles, TokenizerJson } from './tokenizer-json.js';
+import type { ChatOptions, ModelTokenizer, PromptOptions, TokenizerStats } from './types.js';
 
 export interface CreateOptions {
   /** Served model name; defaults to the directory name when loaded from disk. */
@@ -20,15 +19,6 @@ export interface CreateOptions {
 }
 
 export const DEFAULT_CACHE_BYTES = 64 * 1024 * 1024;
-const SPECIAL_KEYS = [
-  'bos_token',
-  'eos_token',
-  'unk_token',
-  'sep_token',
-  'pad_token',
-  'cls_token',
-  'mask_token',
-];
 
 /** Builds a tokenizer from already-read model files. Pure and synchronous. */
 export function createModelTokenizer(
@@ -61,29 +51,21 @@ export function createModelTokenizer(
     encodeWhole: (text) => lib().encodeText(text, false),
     cacheBytes: options.cacheBytes ?? DEFAULT_CACHE_BYTES,
   });
-  const template = chatTemplate(files, config);
-
-  const renderChat = (messages: readonly ChatMessage[], o: ChatOptions = {}): string => {
-    const t = template(o.tools);
-    const conversation = toConversation(messages, t.contentFormat);
-    return t.render({
-      messages: conversation,
-      add_generation_prompt: o.addGenerationPrompt ?? true,
-      ...(o.tools !== undefined ? { tools: o.tools } : {}),
-      ...o.chatTemplateKwargs,
-    });
+  const renderChat = createChatRenderer(files);
+  const encodeText = (text: string, addSpecialTokens: boolean): Uint32Array => {
+    if (!addSpecialTokens) return encoder.encode(text);
+    if (wrapping) return encoder.encode(text, wrapping.prefix, wrapping.suffix);
+    return lib().encodeText(text, true);
   };
 
   return {
     model: options.model ?? '',
-    encodePrompt(prompt) {
-      if (typeof prompt === 'string') {
-        if (wrapping) return encoder.encode(prompt, wrapping.prefix, wrapping.suffix);
-        return lib().encodeText(prompt, true);
-      }
+    encodePrompt(prompt, o: PromptOptions = {}) {
+      if (typeof prompt === 'string') return encodeText(prompt, o.addSpecialTokens ?? true);
       return idsFromArray(prompt);
     },
-    encodeChat: (messages, o) => encoder.encode(renderChat(messages, o)),
+    encodeChat: (messages, o: ChatOptions = {}) =>
+      encodeText(renderChat(messages, o), o.addSpecialTokens ?? false),
     renderChat,
     stats(): TokenizerStats {
       return {
@@ -122,30 +104,6 @@ function newLibrary(files: ModelFiles): LibraryEncoder {
       cause: e,
     });
   }
-}
-
-/** Resolves the template per request: a named "tool_use" template applies when tools are given. */
-function chatTemplate(
-  files: ModelFiles,
-  config: TokenizerConfig,
-): (tools: unknown) => ChatTemplate {
-  const specials: Record<string, unknown> = {};
-  for (const k of SPECIAL_KEYS) {
-    const v = tokenContent(config[k]);
-    if (v !== undefined) specials[k] = v;
-  }
-  if (Array.isArray(config.additional_special_tokens))
-    specials.additional_special_tokens = config.additional_special_tokens.map(tokenContent);
-  const source = files.chatTemplate;
-  const named = new Map<string, ChatTemplate>();
-  if (typeof source === 'string') named.set('default', new ChatTemplate(source, specials));
-  else if (Array.isArray(source))
-    for (const t of source) named.set(t.name, new ChatTemplate(t.template, specials));
-  return (tools) => {
-    const t = (tools ? named.get('tool_use') : undefined) ?? named.get('default');
-    if (!t) throw new TokenizerError('this model has no chat template; use a completions prompt');
-    return t;
-  };
 }
 
 function idsFromArray(prompt: readonly number[]): Uint32Array {
