@@ -70,6 +70,7 @@ export class BitsetPrefixIndex implements PrefixIndex {
     }
     const core = this.core;
     const p = core.podFor(pod);
+    core.pods.report(p);
     core.tick++;
     for (const e of events) {
       if (e.kind === 'stored')
@@ -182,10 +183,10 @@ export class BitsetPrefixIndex implements PrefixIndex {
     checkTtl(ttlMs);
     const core = this.core;
     const spec = core.spec;
+    if (ttlMs <= 0) return; // before podFor: a no-op must not register the pod
     const now = this.now();
     this.expireDue(now);
     const p = core.podFor(pod);
-    if (ttlMs <= 0) return;
     core.tick++;
     const maxEntries = core.budget.maxSpecEntries;
     let n = keys.length >>> 1;
@@ -236,13 +237,13 @@ export class BitsetPrefixIndex implements PrefixIndex {
   }
 
   pods(): string[] {
-    return [...this.core.pods.byName.keys()];
+    return [...this.core.pods.reported.keys()];
   }
 
   stats(): IndexStats {
     const core = this.core;
     return {
-      pods: core.pods.size,
+      pods: core.pods.reported.size,
       distinctBlocks: core.realNodes,
       sharedBlocks: core.sharedNodes,
       residencies: core.residencies,
@@ -254,12 +255,12 @@ export class BitsetPrefixIndex implements PrefixIndex {
       speculativeEntries: core.spec.size,
       removeMisses: core.removeMisses,
       rejectedBatches: this.rejected,
-      perPod: [...core.pods.byName.values()].map(podStatsOf),
+      perPod: [...core.pods.reported.values()].map(podStatsOf),
     };
   }
 
   podStats(pod: string): PodStats | null {
-    const p = this.core.pods.get(pod);
+    const p = this.core.pods.reported.get(pod);
     return p ? podStatsOf(p) : null;
   }
 
@@ -319,6 +320,7 @@ export class BitsetPrefixIndex implements PrefixIndex {
     }
     const core = this.core;
     const p = core.podFor(pod);
+    core.pods.report(p);
     core.clearPod(p);
     core.tick++;
     const { keys, tiers, depths } = snapshot;

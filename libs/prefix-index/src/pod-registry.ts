@@ -27,9 +27,16 @@ export interface PodState {
 export const POD_OVERHEAD_BYTES = 256;
 const INITIAL_LIST = 16;
 
-/** Pod names ↔ small dense ids (reused after removal), and the bitset of live ids. */
+/**
+ * Pod names ↔ small dense ids (reused after removal), and the bitset of live ids.
+ * A pod is registered by its first event, snapshot or speculative entry, but
+ * only the first two make it *reported* (`reported`, in that order): a pod
+ * known only by the router's speculative entries is no engine state.
+ */
 export class PodRegistry {
   readonly byName = new Map<string, PodState>();
+  /** Pods that have had an event or snapshot applied, in the order of the first. */
+  readonly reported = new Map<string, PodState>();
   readonly byId: (PodState | undefined)[] = [];
   private freeIds: number[] = [];
   /** Bit per live pod id, `words` words. */
@@ -81,9 +88,15 @@ export class PodRegistry {
     return pod;
   }
 
+  /** Makes a registered pod appear in pods() and stats (idempotent). */
+  report(pod: PodState): void {
+    if (!this.reported.has(pod.name)) this.reported.set(pod.name, pod);
+  }
+
   unregister(pod: PodState): void {
     this.listBytes -= pod.list.byteLength;
     this.byName.delete(pod.name);
+    this.reported.delete(pod.name);
     this.byId[pod.id] = undefined;
     this.active[pod.id >>> 5]! &= ~(1 << (pod.id & 31));
     this.freeIds.push(pod.id);

@@ -124,9 +124,15 @@ export interface PrefixIndex {
   addSpeculative(pod: string, keys: KeySeq, ttlMs?: number): void;
   /** Drops speculative entries past their TTL (lookups also do it lazily); returns how many. */
   expireSpeculative(): number;
-  /** Registered pods, in registration order. */
+  /**
+   * Pods that have had an event (`apply`, even empty) or a snapshot (`importPod`),
+   * in the order of the first; `stats().pods`, `perPod` and `podStats` cover the
+   * same pods. A pod known only by speculative entries is not listed (lookups
+   * still see its entries).
+   */
   pods(): string[];
   stats(): IndexStats;
+  /** As in `stats().perPod`; null for a pod `pods()` does not list. */
   podStats(pod: string): PodStats | null;
   /** Blocks held by at least two pods, most holders first. */
   topPrefixes(limit: number): PrefixStat[];

@@ -171,6 +171,40 @@ export function describePrefixIndexConformance(
       expect(look(ix)).toEqual([]);
     });
 
+    it('keeps pods known only by speculative entries out of pods(), stats and podStats', () => {
+      const ix = make({ speculativeTtlMs: 100 });
+      ix.apply('real', [stored(keyRange(0, 2))]);
+      ix.addSpeculative('ghost', keyRange(0, 4));
+      ix.addSpeculative('zero', keyRange(0, 4), 0);
+      const only = (names: string[]) => {
+        expect(ix.pods()).toEqual(names);
+        const s = ix.stats();
+        expect(s.pods).toBe(names.length);
+        expect(s.perPod.map((p) => p.pod)).toEqual(names);
+      };
+      only(['real']);
+      expect(ix.podStats('ghost')).toBeNull();
+      expect(ix.podStats('zero')).toBeNull();
+      expect(ix.stats().speculativeEntries).toBe(4);
+      // Lookups still see them, with and without candidates.
+      expect(look(ix)).toEqual([m('ghost', 0, 0, 4), m('real', 2)]);
+      expect(ix.lookup(P, { candidates: ['ghost', 'zero'] }).matches).toEqual([
+        m('ghost', 0, 0, 4),
+        m('zero', 0),
+      ]);
+      // Its first event (even an empty batch) makes it a pod.
+      ix.apply('ghost', []);
+      only(['real', 'ghost']);
+      expect(ix.podStats('ghost')).toEqual({ pod: 'ghost', blocks: 0, gpuBlocks: 0, cpuBlocks: 0 });
+      // Removing a speculative-only pod drops its entries.
+      ix.addSpeculative('other', keyRange(0, 3));
+      ix.removePod('other');
+      expect(look(ix)).toEqual([m('ghost', 0, 0, 4), m('real', 2)]);
+      only(['real', 'ghost']);
+      clock += 100;
+      expect(look(ix)).toEqual([m('real', 2)]);
+    });
+
     it('answers exactly the candidates, unknown ones with zeros', () => {
       const ix = make();
       ix.apply('a', [stored(P)]);

@@ -36,8 +36,9 @@ const halves = (k: bigint): [number, number] => [Number(k & 0xffff_ffffn), Numbe
  * Slow on purpose: every lookup scans every pod.
  */
 export class ReferenceIndex implements PrefixIndex {
+  /** Pods that have had an event or snapshot (the reported ones), in that order → their blocks. */
   private readonly held = new Map<string, Map<bigint, Held>>();
-  /** pod → key → expiresAtMs */
+  /** pod → key → expiresAtMs; a pod may be here and not in `held` (speculative only). */
   private readonly spec = new Map<string, Map<bigint, number>>();
   /** Depth of every key some pod holds or has a speculative entry for. */
   private readonly depth = new Map<bigint, number>();
@@ -58,9 +59,17 @@ export class ReferenceIndex implements PrefixIndex {
     if (!m) {
       m = new Map();
       this.held.set(name, m);
-      this.spec.set(name, new Map());
     }
     return m;
+  }
+
+  private specOf(name: string): Map<bigint, number> {
+    let s = this.spec.get(name);
+    if (!s) {
+      s = new Map();
+      this.spec.set(name, s);
+    }
+    return s;
   }
 
   private exists(k: bigint): boolean {
@@ -78,7 +87,7 @@ export class ReferenceIndex implements PrefixIndex {
     const h = m.get(k) ?? { gpu: false, cpu: false };
     h[tier] = true;
     m.set(k, h);
-    this.spec.get(pod)!.delete(k);
+    this.spec.get(pod)?.delete(k);
   }
 
   /** The depth a store walk carries past key k (see the index's depth rules). */
@@ -143,8 +152,7 @@ export class ReferenceIndex implements PrefixIndex {
   }
 
   removePod(pod: string): void {
-    if (!this.held.has(pod)) return;
-    const keys = [...this.held.get(pod)!.keys(), ...this.spec.get(pod)!.keys()];
+    const keys = [...(this.held.get(pod)?.keys() ?? []), ...(this.spec.get(pod)?.keys() ?? [])];
     this.held.delete(pod);
     this.spec.delete(pod);
     for (const k of keys) this.forget(k);
@@ -165,9 +173,8 @@ export class ReferenceIndex implements PrefixIndex {
       return i;
     };
     const match = (pod: string) => {
-      const m = this.held.get(pod);
-      const s = this.spec.get(pod);
-      if (!m || !s) return { pod, gpu: 0, total: 0, speculative: 0 };
+      const m = this.held.get(pod) ?? new Map<bigint, Held>();
+      const s = this.spec.get(pod) ?? new Map<bigint, number>();
       return {
         pod,
         gpu: run((i) => m.get(ks[i]!)?.gpu === true),
@@ -176,18 +183,20 @@ export class ReferenceIndex implements PrefixIndex {
       };
     };
     if (options?.candidates) return { matches: [...new Set(options.candidates)].map(match) };
-    return { matches: [...this.held.keys()].map(match).filter((m) => m.speculative > 0) };
+    const known = new Set([...this.held.keys(), ...this.spec.keys()]);
+    return { matches: [...known].map(match).filter((m) => m.speculative > 0) };
   }
 
   addSpeculative(pod: string, keys: KeySeq, ttlMs = this.ttlMs): void {
     checkPod(pod);
     checkKeys(keys, 'keys');
     checkTtl(ttlMs);
-    this.expireSpeculative();
-    const m = this.pod(pod);
     if (ttlMs <= 0) return;
+    this.expireSpeculative();
+    const m = this.held.get(pod);
+    const s = this.specOf(pod);
     const expires = this.now() + ttlMs;
-    for (const k of keysOf(keys)) if (!m.has(k)) this.spec.get(pod)!.set(k, expires);
+    for (const k of keysOf(keys)) if (!m?.has(k)) s.set(k, expires);
   }
 
   expireSpeculative(): number {
