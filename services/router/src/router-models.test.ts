@@ -1,6 +1,6 @@
 import { createBlockKeyer } from '@kvroute/block-keys';
 import type { Bus } from '@kvroute/runtime';
-import { createLogger, createRegistry } from '@kvroute/runtime';
+import { createLogger, createMemoryBus, createRegistry, FakePublisher } from '@kvroute/runtime';
 import type { ModelTokenizer } from '@kvroute/tokenize';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DEFAULT_MODEL_SETTINGS } from './config.js';
@@ -67,4 +67,24 @@ describe('model names', () => {
     }
     expect((await route(svc, { model: 'm', token_ids: [1, 2, 3] })).status).toBe(200);
   });
+});
+
+describe('a model whose pods all went quiet', () => {
+  for (const index of ['embedded', 'remote'] as const) {
+    it(`answers 503, not 404, once known from heartbeats (${index} index)`, async () => {
+      const bus = createMemoryBus();
+      const svc = await start(
+        { defaults: DEFAULT_MODEL_SETTINGS, models: {} },
+        { bus, options: { index, podTimeoutMs: 200 } },
+      );
+      new FakePublisher(bus, 'a:1', 'llama').start().heartbeat();
+      await new Promise((r) => setTimeout(r, 20));
+      expect((await route(svc, { model: 'llama', token_ids: [1, 2, 3] })).status).toBe(200);
+      await new Promise((r) => setTimeout(r, 300));
+      const r = await route(svc, { model: 'llama', token_ids: [1, 2, 3] });
+      expect(r.status).toBe(503);
+      expect((r.body.error as { code: string }).code).toBe('no_live_pods');
+      expect((await route(svc, { model: 'other', token_ids: [1] })).status).toBe(404);
+    });
+  }
 });

@@ -26,6 +26,9 @@ import type { RouteRequest } from './request-body.js';
 import { routeTokens } from './route-tokens.js';
 import { SentRecord } from './sent-record.js';
 
+/** Bound on remembered model names (a fleet has a handful; a misconfigured one must not grow it). */
+const MAX_SEEN_MODELS = 10_000;
+
 export interface RouterOptions {
   index: 'embedded' | 'remote';
   podTimeoutMs: number;
@@ -91,6 +94,11 @@ export class Router {
   /** Where this router sent which prefix (speculative entries, approximate-mode records). */
   private readonly sent: SentRecord;
   private readonly policies = new Map<string, Policy>();
+  /**
+   * Models ever heard of in heartbeats: once all their pods go quiet they answer 503 (no live
+   * pods), not 404 — the tracker forgets silent pods, and remote mode has no index to ask.
+   */
+  private readonly seenModels = new Set<string>();
   private readonly subs: BusSubscription[] = [];
   private readonly now: () => number;
   private readonly warn: ReturnType<typeof rateLimited>;
@@ -138,7 +146,9 @@ export class Router {
       this.subs.push(
         bus.subscribe(subjects.allLoad(), (m) => {
           try {
-            this.tracker.heartbeat(decodeHeartbeat(m.data));
+            const hb = decodeHeartbeat(m.data);
+            this.tracker.heartbeat(hb);
+            if (this.seenModels.size < MAX_SEEN_MODELS) this.seenModels.add(hb.model);
           } catch (err) {
             this.warn(
               'bad-heartbeat',
@@ -206,7 +216,9 @@ export class Router {
     let live = this.tracker.live(model).filter((p) => p.role !== 'decode');
     if (live.length === 0) {
       const known =
-        Object.hasOwn(this.deps.config.models, model) || this.replica?.model(model) !== undefined;
+        Object.hasOwn(this.deps.config.models, model) ||
+        this.seenModels.has(model) ||
+        this.replica?.model(model) !== undefined;
       if (!known)
         throw new RouteError(
           404,
