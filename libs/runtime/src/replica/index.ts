@@ -1,4 +1,5 @@
-export { IndexReplica, mergeChunks } from './replica.js';
+export { IndexReplica } from './replica.js';
+export { mergeChunks } from './snapshot-fetch.js';
 export type { IndexReplicaOptions, ModelView, PodEntry } from './replica.js';
 export { PodSync } from './pod-sync.js';
 export type { SnapshotAction, SyncAction } from './pod-sync.js';

@@ -1,16 +1,8 @@
 import type { KeySeq } from '@kvroute/block-keys';
-import type { LookupResult, PrefixIndex, PodSnapshot } from '@kvroute/prefix-index';
+import type { LookupResult, PrefixIndex } from '@kvroute/prefix-index';
 import { createPrefixIndex } from '@kvroute/prefix-index';
-import type { EventBatch, SnapshotChunk } from '@kvroute/protocol';
-import {
-  decodeEventBatch,
-  decodeHeartbeat,
-  decodeSnapshotChunk,
-  encodeSnapshotRequest,
-  SLOTS,
-  slotOf,
-  subjects,
-} from '@kvroute/protocol';
+import type { EventBatch } from '@kvroute/protocol';
+import { decodeEventBatch, decodeHeartbeat, SLOTS, slotOf, subjects } from '@kvroute/protocol';
 import type { Registry } from 'prom-client';
 import type { Bus, BusSubscription } from '../bus/bus.js';
 import type { Logger } from '../log.js';
@@ -19,6 +11,7 @@ import type { ReplicaMetrics } from './metrics.js';
 import { dropModelSeries, exportIndexStats, replicaMetrics } from './metrics.js';
 import { PodSync } from './pod-sync.js';
 import type { SyncAction } from './pod-sync.js';
+import { fetchSnapshot, mergeChunks } from './snapshot-fetch.js';
 
 export interface IndexReplicaOptions {
   /** Event slots to consume (pod sharding); default every slot. */
@@ -306,22 +299,7 @@ export class IndexReplica {
   private async resync(e: PodEntry): Promise<void> {
     e.resyncAttempt++;
     try {
-      const chunks: SnapshotChunk[] = [];
-      for await (const data of this.bus.requestMany(
-        subjects.snapshot(e.pod),
-        encodeSnapshotRequest({ pod: e.pod, chunkKeys: 65_536 }),
-        {
-          maxWaitMs: this.options.snapshotTimeoutMs * 20,
-          idleMs: this.options.snapshotTimeoutMs,
-        },
-      )) {
-        const c = decodeSnapshotChunk(data);
-        if (c.index !== chunks.length) throw new Error(`snapshot chunk ${c.index} out of order`);
-        chunks.push(c);
-        if (c.last) break;
-      }
-      const last = chunks.at(-1);
-      if (!last?.last) throw new Error('snapshot ended without its last chunk');
+      const { chunks, last } = await fetchSnapshot(this.bus, e.pod, this.options.snapshotTimeoutMs);
       // Removed meanwhile, perhaps back already as a new entry: this answer is not its state.
       if (this.pods.get(e.pod) !== e) return;
       const after = e.sync.onSnapshot(last);
@@ -405,21 +383,4 @@ export class IndexReplica {
       );
     }
   }
-}
-
-/** Concatenates snapshot chunks into one pod snapshot. */
-export function mergeChunks(chunks: readonly SnapshotChunk[]): PodSnapshot {
-  let n = 0;
-  for (const c of chunks) n += c.tiers.length;
-  const keys = new Uint32Array(2 * n);
-  const tiers = new Uint8Array(n);
-  const depths = new Uint32Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    keys.set(c.keys, 2 * o);
-    tiers.set(c.tiers, o);
-    depths.set(c.depths, o);
-    o += c.tiers.length;
-  }
-  return { keys, tiers, depths };
 }
