@@ -58,7 +58,10 @@ class SpecBound {
   private readonly until = new Map<string, Map<bigint, number>>();
   add(pod: string, keys: KeySeq, expires: number): void {
     const m = this.until.get(pod) ?? new Map<bigint, number>();
-    for (let i = 0; i < keys.length / 2; i++) m.set(keyAt(keys, i), expires);
+    for (let i = 0; i < keys.length / 2; i++) {
+      const k = keyAt(keys, i);
+      m.set(k, Math.max(m.get(k) ?? -Infinity, expires));
+    }
     this.until.set(pod, m);
   }
   drop(pod: string): void {

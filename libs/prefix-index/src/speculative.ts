@@ -14,10 +14,11 @@ export interface SpecBatch {
 const BATCH_OVERHEAD_BYTES = 96;
 
 /**
- * Speculative (pod, node) entries. An entry belongs to the batch that last
- * added it (`pairs`); a batch's expiry drops only the entries still its own, so
- * re-adding extends the TTL and a real store (which deletes the pair) is never
- * undone. Per node, a bitset of pods with an entry, for the lookup walk.
+ * Speculative (pod, node) entries. An entry belongs to the batch expiring
+ * last among those that added it (`pairs`); a batch's expiry drops only the
+ * entries still its own, so re-adding extends the TTL and never shortens it,
+ * and a real store (which deletes the pair) is never undone. Per node, a
+ * bitset of pods with an entry, for the lookup walk.
  */
 export class SpeculativeSet {
   /** (node id, pod id) → id of the batch owning the entry. */
@@ -30,6 +31,8 @@ export class SpeculativeSet {
   private high = 0;
   private freeSlots: number[] = [];
   private heap: SpecBatch[] = [];
+  /** The batches in `heap`, by id (to compare an entry's owner with a newcomer). */
+  private readonly pending = new Map<number, SpecBatch>();
   private batchBytes = 0;
   private nextBatchId = 0;
 
@@ -69,10 +72,16 @@ export class SpeculativeSet {
     return { id, podId, nodes: new Int32Array(capacity), len: 0, expiresAtMs, done: false };
   }
 
-  /** Records the entry for `batch`; returns true when it is the node's first entry. */
+  /**
+   * Records the entry for `batch` unless a pending batch expiring no earlier
+   * owns it; returns true when it is the node's first entry.
+   */
   add(node: number, batch: SpecBatch): boolean {
     const pod = batch.podId;
-    const prev = this.pairs.set(node, pod, batch.id);
+    const prev = this.pairs.get(node, pod);
+    if (prev >= 0 && (this.pending.get(prev)?.expiresAtMs ?? -Infinity) >= batch.expiresAtMs)
+      return false;
+    this.pairs.set(node, pod, batch.id);
     batch.nodes[batch.len++] = node;
     if (prev >= 0) return false;
     let s = this.slotOf.get(node, 0);
@@ -123,6 +132,7 @@ export class SpeculativeSet {
 
   push(batch: SpecBatch): void {
     this.batchBytes += batch.nodes.byteLength + BATCH_OVERHEAD_BYTES;
+    this.pending.set(batch.id, batch);
     const h = this.heap;
     let i = h.length;
     h.push(batch);
@@ -160,6 +170,7 @@ export class SpeculativeSet {
       h[i] = last;
     }
     top.done = true;
+    this.pending.delete(top.id);
     this.batchBytes -= top.nodes.byteLength + BATCH_OVERHEAD_BYTES;
     return top;
   }

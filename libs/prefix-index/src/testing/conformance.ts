@@ -171,6 +171,18 @@ export function describePrefixIndexConformance(
       expect(look(ix)).toEqual([]);
     });
 
+    it('keeps the later expiry when a speculative entry is added again with a shorter TTL', () => {
+      const ix = make({ speculativeTtlMs: 100 });
+      ix.addSpeculative('a', keyRange(0, 4), 5000);
+      ix.addSpeculative('a', keyRange(0, 6), 10);
+      clock += 20;
+      expect(look(ix)).toEqual([m('a', 0, 0, 4)]);
+      expect(ix.stats().speculativeEntries).toBe(4);
+      clock += 5000;
+      expect(look(ix)).toEqual([]);
+      expect(ix.stats().speculativeEntries).toBe(0);
+    });
+
     it('keeps pods known only by speculative entries out of pods(), stats and podStats', () => {
       const ix = make({ speculativeTtlMs: 100 });
       ix.apply('real', [stored(keyRange(0, 2))]);

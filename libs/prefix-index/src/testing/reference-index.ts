@@ -196,7 +196,8 @@ export class ReferenceIndex implements PrefixIndex {
     const m = this.held.get(pod);
     const s = this.specOf(pod);
     const expires = this.now() + ttlMs;
-    for (const k of keysOf(keys)) if (!m?.has(k)) s.set(k, expires);
+    // A shorter TTL never cuts an entry short: the later expiry stays.
+    for (const k of keysOf(keys)) if (!m?.has(k)) s.set(k, Math.max(s.get(k) ?? 0, expires));
   }
 
   expireSpeculative(): number {
