@@ -37,7 +37,7 @@ export function routerMetrics(registry: Registry) {
     }),
     lookupTimeouts: new Counter({
       name: 'kvroute_router_lookup_timeouts_total',
-      help: 'remote index: shards that timed out (kind=timeout) or had no live replica or responder (kind=missing)',
+      help: 'remote index: shards that timed out (kind=timeout) or had no live replica or responder (kind=missing); lookups with no indexer heard of (kind=no_indexers)',
       labelNames: ['kind'],
       registers: r,
     }),

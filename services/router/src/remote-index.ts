@@ -14,6 +14,8 @@ export interface RemoteLookup {
   /** Shards with no live replica (nothing asked) or no responder. */
   missing: number[];
   timedOut: number[];
+  /** No indexer heard of (so not even the shard count is known): nothing was asked. */
+  noIndexers: boolean;
 }
 
 /** How long an indexer stays known without heartbeats. */
@@ -90,7 +92,12 @@ export class RemoteIndex {
     candidates: readonly string[] | null,
   ): Promise<RemoteLookup> {
     const { shardCount, live } = this.shards();
-    const out: RemoteLookup = { matches: new Map(), missing: [], timedOut: [] };
+    const out: RemoteLookup = {
+      matches: new Map(),
+      missing: [],
+      timedOut: [],
+      noIndexers: shardCount === 0,
+    };
     const request = encodeLookupRequest({
       model,
       keys,

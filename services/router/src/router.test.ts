@@ -214,6 +214,21 @@ describe('router, embedded index, in-process bus', () => {
   });
 });
 
+describe('router, remote index with no indexer heard of', () => {
+  it('answers partially and counts it', async () => {
+    const bus = createMemoryBus();
+    const svc = await start(bus, 'remote');
+    fleet(bus, 2);
+    await until(() => svc.router.tracker.live(MODEL).length === 2);
+    const r = await route(svc, { model: MODEL, token_ids: tokens(3, 64) });
+    expect(r.status).toBe(200);
+    expect(r.body).toMatchObject({ partial: true, matched_blocks: 0 });
+    expect(await (await svc.app.request('/metrics')).text()).toMatch(
+      /kvroute_router_lookup_timeouts_total\{kind="no_indexers"\} 1/,
+    );
+  });
+});
+
 describe('router, remote index over a real nats-server', () => {
   it('gives the same decisions as the embedded index, and answers partially when a shard is missing', async () => {
     const server = await startNatsServer();

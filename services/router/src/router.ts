@@ -268,7 +268,8 @@ export class Router {
         this.metrics.lookupTimeouts.inc({ kind: 'timeout' }, r.timedOut.length);
       if (r.missing.length > 0)
         this.metrics.lookupTimeouts.inc({ kind: 'missing' }, r.missing.length);
-      partial = r.timedOut.length + r.missing.length > 0;
+      if (r.noIndexers) this.metrics.lookupTimeouts.inc({ kind: 'no_indexers' });
+      partial = r.noIndexers || r.timedOut.length + r.missing.length > 0;
       for (const [pod, m] of r.matches)
         matches.set(pod, { gpu: m.gpu, total: m.total, speculative: m.total });
     }
