@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { CanonicalEvent, EventBatch } from '@kvroute/protocol';
 import { encodeEventBatch } from '@kvroute/protocol';
 import type { Bus } from '@kvroute/runtime';
+import { OutageBuffer } from './outage-buffer.js';
 
 export interface OutboxOptions {
   pod: string;
@@ -11,15 +12,17 @@ export interface OutboxOptions {
   coalesceMs: number;
   /** A pending batch of this many keys goes out at once. */
   flushKeys: number;
-  /** Bytes published while the bus is disconnected before batches are dropped. */
+  /** Encoded batches held while the bus is disconnected, bytes; past it batches are dropped. */
   outageBufferBytes: number;
+  /** Wait after a reconnect before publishing held batches, ms (see OutageBuffer). */
+  outageSettleMs: number;
 }
 
 export interface OutboxStats {
-  published(batch: EventBatch, bytes: number): void;
+  published(seq: number, bytes: number): void;
   /** ms from the engine's timestamp of a source batch to its publication. */
   lag(ms: number): void;
-  dropped(batch: EventBatch, why: 'outage' | 'error'): void;
+  dropped(seq: number, why: 'outage' | 'error'): void;
 }
 
 /** A fresh, unique epoch id: sortable by creation time, ≤ 64 chars. */
@@ -35,6 +38,9 @@ export function newEpochId(): string {
  * batches becomes a few NATS messages. A batch reaching `flushKeys` keys goes
  * out at once.
  *
+ * While the bus is disconnected, encoded batches are held (up to
+ * `outageBufferBytes`) and published in order when it is back (OutageBuffer).
+ *
  * `seq` counts batches of the current epoch from 1 with no gaps in what was
  * *numbered*: a batch dropped during a NATS outage still consumes its seq, so
  * consumers see the hole and resync by snapshot.
@@ -46,17 +52,38 @@ export class Outbox {
   private events: CanonicalEvent[] = [];
   private keys = 0;
   private newestTs = 0;
-  private readonly sourceTs: number[] = [];
+  private sourceTs: number[] = [];
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   private lastFlushAt = -Infinity;
-  private outageBytes = 0;
+  private readonly out: OutageBuffer;
 
   constructor(
-    private readonly bus: Bus,
+    bus: Bus,
     private readonly o: OutboxOptions,
-    private readonly stats: OutboxStats,
-  ) {}
+    stats: OutboxStats,
+  ) {
+    this.out = new OutageBuffer(
+      bus,
+      { subject: o.subject, maxBytes: o.outageBufferBytes, settleMs: o.outageSettleMs },
+      stats,
+    );
+  }
+
+  /** Batches waiting for the bus to reconnect. */
+  get heldBatches(): number {
+    return this.out.length;
+  }
+
+  /**
+   * The last seq of this epoch that has gone out (or was dropped for good):
+   * what a consumer can have seen, so what heartbeats announce. Below `seq`
+   * while batches wait for the bus.
+   */
+  get sentSeq(): number {
+    const held = this.out.oldestHeld(this.epoch);
+    return held === undefined ? this.seq : held - 1;
+  }
 
   get pendingEvents(): number {
     return this.events.length;
@@ -98,13 +125,13 @@ export class Outbox {
     this.keys = 0;
     this.newestTs = 0;
     this.lastFlushAt = performance.now();
-    const bytes = encodeEventBatch(batch);
-    if (this.send(bytes, batch)) {
-      const now = Date.now();
-      for (const ts of this.sourceTs) this.stats.lag(Math.max(0, now - ts));
-      this.stats.published(batch, bytes.byteLength);
-    }
-    this.sourceTs.length = 0;
+    this.out.send({
+      epoch: this.epoch,
+      seq: batch.seq,
+      bytes: encodeEventBatch(batch),
+      sourceTs: this.sourceTs,
+    });
+    this.sourceTs = [];
   }
 
   /** Ends the epoch: pending events go out in it first; the next batch is seq 1 of a new one. */
@@ -114,30 +141,11 @@ export class Outbox {
     this.seq = 0;
   }
 
-  /** Stops the timers (pending events stay until `flush`). */
+  /** Stops the timers (pending events stay until `flush`); batches still held are dropped. */
   stop(): void {
     if (this.timer) clearTimeout(this.timer);
     if (this.immediate) clearImmediate(this.immediate);
     this.timer = this.immediate = undefined;
-  }
-
-  private send(bytes: Uint8Array, batch: EventBatch): boolean {
-    // nats.js holds publishes made while disconnected without bound; this caps them.
-    if (this.bus.isConnected()) {
-      this.outageBytes = 0;
-    } else {
-      this.outageBytes += bytes.byteLength;
-      if (this.outageBytes > this.o.outageBufferBytes) {
-        this.stats.dropped(batch, 'outage');
-        return false;
-      }
-    }
-    try {
-      this.bus.publish(this.o.subject, bytes);
-      return true;
-    } catch {
-      this.stats.dropped(batch, 'error');
-      return false;
-    }
+    this.out.stop();
   }
 }

@@ -72,6 +72,14 @@ export interface Publisher {
  */
 const FLUSH_KEYS = 64;
 
+/**
+ * After NATS comes back, batches held through the outage wait this long:
+ * consumers reconnect on their own timers (nats.js: 500 ms + up to 100 ms of
+ * jitter between attempts), and what reaches the server before they have
+ * resubscribed is lost to them (they would resync by snapshot).
+ */
+const OUTAGE_SETTLE_MS = 1000;
+
 const def = <K extends CoreKeys>(o: PublisherOptions, k: K): NonNullable<PublisherConfig[K]> =>
   (o[k] ?? publisherSettings[k].default) as NonNullable<PublisherConfig[K]>;
 
@@ -98,16 +106,17 @@ export function createPublisher(deps: PublisherDeps): Publisher {
       coalesceMs: def(c, 'coalesceMs'),
       flushKeys: FLUSH_KEYS,
       outageBufferBytes: def(c, 'outageBufferBytes'),
+      outageSettleMs: OUTAGE_SETTLE_MS,
     },
     {
-      published: (_b, bytes) => {
+      published: (_seq, bytes) => {
         m.batchesOut.inc();
         m.bytesOut.inc(bytes);
       },
       lag: (ms) => m.lag.observe(ms / 1000),
-      dropped: (b, why) => {
+      dropped: (seq, why) => {
         m.dropped.inc({ reason: why });
-        warn('dropped', { seq: b.seq, reason: why }, 'canonical batch not published');
+        warn('dropped', { seq, reason: why }, 'canonical batch not published');
       },
     },
   );
@@ -225,7 +234,12 @@ export function createPublisher(deps: PublisherDeps): Publisher {
       scrapeTimeoutMs: def(c, 'scrapeTimeoutMs'),
       defaultBlockSize: def(c, 'blockSize'),
     },
-    { epoch: () => outbox.epoch, lastSeq: () => outbox.seq, blockSizeSeen: () => blockSizeSeen },
+    // Only what has gone out: a seq still held for the bus would read as a lost tail.
+    {
+      epoch: () => outbox.epoch,
+      lastSeq: () => outbox.sentSeq,
+      blockSizeSeen: () => blockSizeSeen,
+    },
     {
       sent: (state) => m.heartbeats.inc({ state }),
       scrapeFailed: (reason, err) => {
