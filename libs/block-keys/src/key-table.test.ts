@@ -64,6 +64,25 @@ describe('KeyTable', () => {
     expect(t.size).toBe(0);
   });
 
+  it('predicts its byteLength at any size before growing there', () => {
+    const t = new KeyTable(3);
+    for (let i = 0; i < 5000; i++) {
+      const ahead = [0, 1, 7, 100].map((k) => t.byteLengthAt(t.size + k));
+      const at = t.size;
+      expect(ahead[0]).toBe(t.byteLength);
+      for (let k = 1; k <= 100; k++) {
+        t.set(i * 1000 + k, 1, 0);
+        if (k === 1) expect(t.byteLength).toBe(ahead[1]);
+        if (k === 7) expect(t.byteLength).toBe(ahead[2]);
+      }
+      expect(t.byteLength).toBe(ahead[3]);
+      for (let k = 2; k <= 100; k++) t.delete(i * 1000 + k, 1);
+      expect(t.size).toBe(at + 1);
+      expect(t.byteLengthAt(t.size)).toBe(t.byteLength); // it never shrinks
+      if (t.size > 300) break;
+    }
+  });
+
   it('rejects values it cannot store, and clears', () => {
     const t = new KeyTable();
     expect(() => t.set(1, 2, -1)).toThrow(RangeError);

@@ -10,6 +10,9 @@
  * (`>>> 0`), so -1 and 0xffffffff name the same half; values must be in
  * [0, 2^31); iteration order is unspecified.
  */
+/** Two u32 key halves and an int32 value per slot. */
+const SLOT_BYTES = 12;
+
 export class KeyTable {
   private keys: Uint32Array;
   private vals: Int32Array;
@@ -31,6 +34,17 @@ export class KeyTable {
   /** Bytes held by the table's arrays. */
   get byteLength(): number {
     return this.keys.byteLength + this.vals.byteLength;
+  }
+
+  /**
+   * `byteLength` once the table holds `size` keys: it doubles when an insert
+   * would make it more than half full, and never shrinks. For callers that
+   * must bound their memory before inserting.
+   */
+  byteLengthAt(size: number): number {
+    let cap = this.mask + 1;
+    while (size * 2 > cap) cap *= 2;
+    return cap * SLOT_BYTES;
   }
 
   private slot(lo: number, hi: number): number {
