@@ -92,4 +92,32 @@ describe('publisher config', () => {
     expect(error([...base, '--max-blocks', '1.5'])).toMatch(/--max-blocks/);
     expect(error([...base, '--frobnicate'])).toMatch(/frobnicate/);
   });
+
+  it('accepts only endpoints, ports and timeouts that can work', () => {
+    expect(error([...base, '--zmq', 'tcp://127.0.0.1:*'])).toMatch(
+      /invalid --zmq \/ KVROUTE_ZMQ_ENDPOINT.*wildcard port only makes sense with --zmq-bind/,
+    );
+    expect(
+      parsePublisherConfig([...base, '--zmq', 'tcp://*:*', '--zmq-bind'], {}).zmqEndpoint,
+    ).toBe('tcp://*:*');
+    expect(error([...base, '--zmq-replay', 'tcp://127.0.0.1:*'])).toMatch(
+      /--zmq-replay .*wildcard port/,
+    );
+    expect(error([...base, '--zmq', 'tcp://127.0.0.1:99999'])).toMatch(
+      /invalid --zmq .*port must be 1-65535/,
+    );
+    expect(error([...base, '--zmq', 'tcp://127.0.0.1:0'])).toMatch(/port must be 1-65535/);
+    expect(error([...base, '--zmq-replay', 'tcp://h:70000'])).toMatch(/--zmq-replay .*1-65535/);
+    expect(parsePublisherConfig([...base, '--zmq', 'ipc:///tmp/kv.sock'], {}).zmqEndpoint).toBe(
+      'ipc:///tmp/kv.sock',
+    );
+    expect(error([...base, '--replay-timeout', '2h'])).toMatch(
+      /--replay-timeout \/ KVROUTE_ZMQ_REPLAY_TIMEOUT.*at most 60000/,
+    );
+    expect(error([...base, '--replay-timeout', '1000h'])).toMatch(/--replay-timeout .*at most/);
+    expect(error([...base, '--scrape-timeout', '1m'])).toMatch(/--scrape-timeout.*at most 10000/);
+    expect(parsePublisherConfig([...base, '--replay-timeout', '1m'], {}).replayTimeoutMs).toBe(
+      60_000,
+    );
+  });
 });

@@ -96,6 +96,7 @@ export const publisherSettings = {
     help: 'give up on a replay that sends nothing for this long',
     default: 2000,
     min: 10,
+    max: 60_000,
   }),
   scrapeTimeoutMs: setting.duration({
     flag: 'scrape-timeout',
@@ -103,6 +104,7 @@ export const publisherSettings = {
     help: "give up on one scrape of the engine's /metrics after this long",
     default: 500,
     min: 10,
+    max: 10_000,
   }),
   outageBufferBytes: setting.bytes({
     flag: 'outage-buffer',
@@ -119,7 +121,7 @@ export type PublisherConfig = ConfigOf<typeof publisherSettings>;
 export const PUBLISHER_USAGE =
   'kvroute publisher --nats <url> --model <name> --pod <host:port> --zmq <endpoint> [--zmq-replay <endpoint>] [options]';
 
-const ZMQ_ENDPOINT = /^(tcp:\/\/[^\s]+:(\d+|\*)|ipc:\/\/[^\s]+|inproc:\/\/[^\s]+)$/;
+const ZMQ_ENDPOINT = /^(?:tcp:\/\/(\S+):(\d{1,5}|\*)|ipc:\/\/\S+|inproc:\/\/\S+)$/;
 const HOST_PORT = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9._-]+):(\d{1,5})$/;
 
 /**
@@ -138,13 +140,11 @@ export function parsePublisherConfig(
   const pod = HOST_PORT.exec(c.pod);
   if (!pod || Number(pod[2]) > 65535)
     bad('pod', `expected the engine's serving address host:port, got ${JSON.stringify(c.pod)}`);
-  if (!ZMQ_ENDPOINT.test(c.zmqEndpoint))
-    bad(
-      'zmqEndpoint',
-      `expected tcp://host:port, ipc://path or inproc://name, got ${c.zmqEndpoint}`,
-    );
-  if (c.zmqReplayEndpoint !== undefined && !ZMQ_ENDPOINT.test(c.zmqReplayEndpoint))
-    bad('zmqReplayEndpoint', `expected tcp://host:port or ipc://path, got ${c.zmqReplayEndpoint}`);
+  const endpointProblem = endpoint(c.zmqEndpoint, c.zmqBind);
+  if (endpointProblem) bad('zmqEndpoint', endpointProblem);
+  const replayProblem =
+    c.zmqReplayEndpoint === undefined ? undefined : endpoint(c.zmqReplayEndpoint, false);
+  if (replayProblem) bad('zmqReplayEndpoint', replayProblem);
   if (c.metricsUrl !== undefined) {
     let url: URL | undefined;
     try {
@@ -156,4 +156,17 @@ export function parsePublisherConfig(
       bad('metricsUrl', `expected an http(s) URL, got ${c.metricsUrl}`);
   }
   return c;
+}
+
+/** Why a ZMQ endpoint is unusable, or undefined. The replay endpoint is always connected to. */
+function endpoint(text: string, bind: boolean): string | undefined {
+  const m = ZMQ_ENDPOINT.exec(text);
+  if (!m) return `expected tcp://host:port, ipc://path or inproc://name, got ${text}`;
+  const port = m[2];
+  if (port === undefined) return undefined; // ipc, inproc
+  if (port === '*') {
+    return bind ? undefined : `a wildcard port only makes sense with --zmq-bind, got ${text}`;
+  }
+  const n = Number(port);
+  return n >= 1 && n <= 65535 ? undefined : `port must be 1-65535, got ${text}`;
 }
