@@ -318,6 +318,7 @@ describe('router, remote index over a real nats-server', () => {
     clearInterval(hb);
     const r = await route(remote, { model: MODEL, token_ids: prompts[1] });
     expect(r.status).toBe(200);
+    expect(r.body.partial).toBe(true);
     expect(r.body.matched_blocks).toBe(0);
     expect(await (await remote.app.request('/metrics')).text()).toMatch(
       /kvroute_router_lookup_timeouts_total\{kind="(timeout|missing)"\} [1-9]/,
