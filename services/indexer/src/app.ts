@@ -82,7 +82,18 @@ export function createApp({ indexer, keyer, registry, maxBodyBytes }: AppDeps): 
   });
 
   app.get('/healthz', (c) => c.text('ok'));
-  app.get('/readyz', (c) => (indexer.ready() ? c.text('ready') : c.text('not ready', 503)));
+  app.get('/readyz', (c) => {
+    const r = indexer.replica.readiness();
+    return c.json(
+      {
+        ready: r.ready,
+        reason: r.reason,
+        warmup_left_ms: r.warmupLeftMs,
+        unsynced_pods: r.unsyncedPods,
+      },
+      r.ready ? 200 : 503,
+    );
+  });
   app.get('/metrics', async (c) =>
     c.body(await registry.metrics(), 200, { 'content-type': registry.contentType }),
   );

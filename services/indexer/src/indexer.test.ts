@@ -289,13 +289,19 @@ describe('indexer HTTP API', () => {
     );
     ix.start();
     const keyer = createBlockKeyer();
+    const app = createApp({ indexer: ix, keyer, registry, maxBodyBytes: 4096 });
+    const early = await app.request('/readyz');
+    expect([early.status, ((await early.json()) as { reason: string }).reason]).toEqual([
+      503,
+      'warming-up',
+    ]);
     const tokens = Array.from({ length: 64 }, (_, i) => i + 1);
     const keys = keyer.prefixKeys({ model: MODEL }, tokens, 16);
     const pub = new FakePublisher(bus, 'a:1', MODEL).start();
     pub.heartbeat();
     pub.store(keys.slice(0, 6));
     await until(() => ix.lookup(MODEL, keys, null).matches.length === 1);
-    const app = createApp({ indexer: ix, keyer, registry, maxBodyBytes: 4096 });
+    await until(() => ix.ready(), 3000, 'ready');
     const post = (body: unknown) =>
       app.request('/v1/lookup', {
         method: 'POST',
@@ -346,7 +352,11 @@ describe('indexer HTTP API', () => {
     expect((await app.request('/v1/pods/zz:1')).status).toBe(404);
     expect((await app.request(`/v1/prefixes/top?model=${MODEL}&limit=5`)).status).toBe(200);
     expect((await app.request(`/v1/prefixes/top?model=${MODEL}&limit=0`)).status).toBe(400);
-    expect((await app.request('/readyz')).status).toBe(200);
+    const readyz = await app.request('/readyz');
+    expect([readyz.status, await readyz.json()]).toEqual([
+      200,
+      { ready: true, reason: null, warmup_left_ms: 0, unsynced_pods: [] },
+    ]);
     expect(await (await app.request('/metrics')).text()).toMatch(
       /kvroute_indexer_lookups_total\{via="http"\} 2/,
     );

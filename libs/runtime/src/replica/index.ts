@@ -1,6 +1,8 @@
 export { IndexReplica } from './replica.js';
 export { mergeChunks } from './snapshot-fetch.js';
-export type { IndexReplicaOptions, ModelView, PodEntry } from './replica.js';
+export type { IndexReplicaOptions, PodEntry } from './replica.js';
+export type { ModelView } from './model-views.js';
+export type { Readiness } from './readiness.js';
 export { PodSync } from './pod-sync.js';
 export type { SnapshotAction, SyncAction } from './pod-sync.js';
 export { replicaMetrics } from './metrics.js';

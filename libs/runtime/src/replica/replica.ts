@@ -1,6 +1,5 @@
 import type { KeySeq } from '@kvroute/block-keys';
-import type { LookupResult, PrefixIndex } from '@kvroute/prefix-index';
-import { createPrefixIndex } from '@kvroute/prefix-index';
+import type { LookupResult } from '@kvroute/prefix-index';
 import type { EventBatch } from '@kvroute/protocol';
 import { decodeEventBatch, decodeHeartbeat, SLOTS, slotOf, subjects } from '@kvroute/protocol';
 import type { Registry } from 'prom-client';
@@ -8,9 +7,13 @@ import type { Bus, BusSubscription } from '../bus/bus.js';
 import type { Logger } from '../log.js';
 import { rateLimited } from '../log.js';
 import type { ReplicaMetrics } from './metrics.js';
-import { dropModelSeries, exportIndexStats, replicaMetrics } from './metrics.js';
+import { replicaMetrics } from './metrics.js';
+import type { ModelView } from './model-views.js';
+import { ModelViews } from './model-views.js';
 import { PodSync } from './pod-sync.js';
 import type { SyncAction } from './pod-sync.js';
+import type { Readiness } from './readiness.js';
+import { ReadinessGate } from './readiness.js';
 import { fetchSnapshot, mergeChunks } from './snapshot-fetch.js';
 
 export interface IndexReplicaOptions {
@@ -35,14 +38,9 @@ export interface PodEntry {
   /** Last heartbeat (or creation): a pod is removed when heartbeats stop, whatever else arrives. */
   lastHeartbeatMs: number;
   blockSize: number;
+  /** A complete state was applied once (a snapshot, or a start from empty); readiness waits for it. */
   firstSyncDone: boolean;
   resyncAttempt: number;
-}
-
-export interface ModelView {
-  model: string;
-  index: PrefixIndex;
-  blockSize: number;
 }
 
 /**
@@ -55,19 +53,16 @@ export interface ModelView {
 export class IndexReplica {
   readonly metrics: ReplicaMetrics;
   private readonly ownedSlots = new Set<number>();
-  private readonly models = new Map<string, ModelView>();
+  private readonly models: ModelViews;
   private readonly pods = new Map<string, PodEntry>();
   private readonly subs: BusSubscription[] = [];
   private timer: NodeJS.Timeout | undefined;
   private started = false;
   private readonly warn: ReturnType<typeof rateLimited>;
-  /** Events applied per model in the current rate window, for events/s in stats. */
-  private readonly rate = new Map<string, { count: number; since: number; perSec: number }>();
-  /** Smoothed engine-to-index lag per model, ms. */
-  private readonly lagMs = new Map<string, number>();
-  private readonly perModel = new Map<string, { gaps: number; resyncs: number }>();
-  /** Evictions per model already added to the evictions counter. */
-  private readonly evictionsExported = new Map<string, number>();
+  private readonly gate: ReadinessGate;
+  private readonly readyListeners = new Set<(ready: boolean) => void>();
+  private lastReady = false;
+  private offConnection: (() => void) | undefined;
 
   constructor(
     private readonly bus: Bus,
@@ -79,21 +74,17 @@ export class IndexReplica {
     for (const slot of options.slots ?? Array.from({ length: SLOTS }, (_, i) => i))
       this.ownedSlots.add(slot);
     this.metrics = replicaMetrics(registry, options.metricsPrefix);
+    this.models = new ModelViews(this.metrics, options, now);
     this.warn = rateLimited(log);
+    this.gate = new ReadinessGate(options.podTimeoutMs);
   }
 
   eventLagMs(model: string): number {
-    return Math.round((this.lagMs.get(model) ?? 0) * 100) / 100;
+    return this.models.eventLagMs(model);
   }
 
   counts(model: string): { gaps: number; resyncs: number } {
-    return this.perModel.get(model) ?? { gaps: 0, resyncs: 0 };
-  }
-
-  private count(model: string, what: 'gaps' | 'resyncs'): void {
-    const c = this.perModel.get(model) ?? { gaps: 0, resyncs: 0 };
-    c[what]++;
-    this.perModel.set(model, c);
+    return this.models.counts(model);
   }
 
   owns(pod: string): boolean {
@@ -114,20 +105,68 @@ export class IndexReplica {
     this.timer = setInterval(() => this.tick(), this.options.tickMs ?? 500);
     this.timer.unref();
     this.started = true;
+    this.offConnection = this.bus.onConnectionChange((connected) => this.onConnection(connected));
+    this.onConnection(this.bus.isConnected());
   }
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
     for (const s of this.subs) s.unsubscribe();
     this.subs.length = 0;
+    this.offConnection?.();
     this.started = false;
+    this.gate.down('stopped');
+    this.readiness();
   }
 
-  /** Ready once subscribed and every pod seen so far has been synced once. */
+  /** See `readiness()`. */
   ready(): boolean {
-    if (!this.started || !this.bus.isConnected()) return false;
-    for (const p of this.pods.values()) if (!p.firstSyncDone && p.resyncAttempt < 3) return false;
-    return true;
+    return this.readiness().ready;
+  }
+
+  /**
+   * Not ready from start until live pods have announced themselves and every
+   * known pod holds a complete state (ReadinessGate has the rule); again after
+   * the bus comes back from a disconnection. O(pods).
+   */
+  readiness(): Readiness {
+    const r = this.gate.evaluate(this.now(), this.syncStates());
+    if (r.ready !== this.lastReady) {
+      this.lastReady = r.ready;
+      this.log.info({ ready: r.ready, unsynced: r.unsyncedPods.length }, 'readiness changed');
+      for (const l of this.readyListeners) l(r.ready);
+    }
+    return r;
+  }
+
+  /** Calls `listener` on every change of `ready()`; returns the function that removes it. */
+  onReadyChange(listener: (ready: boolean) => void): () => void {
+    this.readyListeners.add(listener);
+    return () => this.readyListeners.delete(listener);
+  }
+
+  private *syncStates() {
+    for (const e of this.pods.values())
+      yield { pod: e.pod, firstSyncDone: e.firstSyncDone, syncing: e.sync.syncing };
+  }
+
+  private onConnection(connected: boolean): void {
+    if (!this.started) return;
+    if (connected) {
+      // Nothing was heard while away: every pod gets a full timeout to be heard again.
+      const now = this.now();
+      for (const e of this.pods.values()) e.lastHeartbeatMs = Math.max(e.lastHeartbeatMs, now);
+      this.gate.begin(now);
+      this.checkAt(this.gate.warmupEndMs());
+    } else {
+      this.gate.down('disconnected');
+    }
+    this.readiness();
+  }
+
+  /** Re-evaluates readiness at `atMs`, so the end of the warm-up is noticed when it comes. */
+  private checkAt(atMs: number): void {
+    setTimeout(() => this.started && this.readiness(), Math.max(0, atMs - this.now()) + 1).unref();
   }
 
   model(name: string): ModelView | undefined {
@@ -135,7 +174,7 @@ export class IndexReplica {
   }
 
   modelNames(): string[] {
-    return [...this.models.keys()].sort();
+    return this.models.names();
   }
 
   podEntries(): PodEntry[] {
@@ -154,29 +193,13 @@ export class IndexReplica {
   }
 
   eventsPerSecond(model: string): number {
-    return this.rate.get(model)?.perSec ?? 0;
+    return this.models.eventsPerSecond(model);
   }
 
   // ---- inbound -----------------------------------------------------------
 
   private viewFor(model: string): ModelView {
-    let v = this.models.get(model);
-    if (!v) {
-      v = {
-        model,
-        index: createPrefixIndex({
-          budgetBytes: this.options.memoryBudgetBytes,
-          now: this.now,
-          ...(this.options.speculativeTtlMs
-            ? { speculativeTtlMs: this.options.speculativeTtlMs }
-            : {}),
-        }),
-        blockSize: 0,
-      };
-      this.models.set(model, v);
-      this.metrics.budget.set({ model }, this.options.memoryBudgetBytes);
-    }
-    return v;
+    return this.models.viewFor(model);
   }
 
   private entryFor(pod: string, model: string): PodEntry {
@@ -228,6 +251,8 @@ export class IndexReplica {
       this.warn('bad-heartbeat', { err: String(err) }, 'dropped a heartbeat that does not decode');
       return;
     }
+    const warmupEnd = this.gate.heartbeatInterval(hb.intervalMs);
+    if (warmupEnd !== null) this.checkAt(warmupEnd);
     if (!this.owns(hb.pod)) return;
     if (hb.state === 'leaving') {
       this.removePod(hb.pod, 'leaving');
@@ -250,12 +275,12 @@ export class IndexReplica {
         return;
       case 'reset-and-apply':
         this.viewFor(e.model).index.removePod(e.pod);
-        e.firstSyncDone = true;
         this.applyBatches(e, action.batches);
+        this.synced(e);
         return;
       case 'resync':
         this.metrics.gaps.inc({ reason: action.reason });
-        if (action.reason !== 'start') this.count(e.model, 'gaps');
+        if (action.reason !== 'start') this.models.count(e.model, 'gaps');
         this.log.info({ pod: e.pod, reason: action.reason }, 'resyncing pod from a snapshot');
         void this.resync(e);
         return;
@@ -289,10 +314,7 @@ export class IndexReplica {
       for (const ev of b.events) this.metrics.events.inc({ kind: ev.kind });
       const lag = Math.max(0, now - b.ts);
       this.metrics.lag.observe(lag / 1000);
-      this.lagMs.set(e.model, 0.9 * (this.lagMs.get(e.model) ?? lag) + 0.1 * lag);
-      const r = this.rate.get(e.model) ?? { count: 0, since: now, perSec: 0 };
-      r.count += b.events.length;
-      this.rate.set(e.model, r);
+      this.models.applied(e.model, b.events.length, lag);
     }
   }
 
@@ -305,13 +327,13 @@ export class IndexReplica {
       const after = e.sync.onSnapshot(last);
       e.resyncAttempt = 0;
       this.metrics.resyncs.inc({ result: 'ok' });
-      this.count(e.model, 'resyncs');
+      this.models.count(e.model, 'resyncs');
       const index = this.viewFor(e.model).index;
       switch (after.kind) {
         case 'import-and-apply':
           index.importPod(e.pod, mergeChunks(chunks));
-          e.firstSyncDone = true;
           this.applyBatches(e, after.batches);
+          this.synced(e);
           return;
         case 'reset-and-apply':
           this.perform(e, after);
@@ -320,7 +342,7 @@ export class IndexReplica {
           if (after.reason === 'gap') index.importPod(e.pod, mergeChunks(chunks));
           else index.removePod(e.pod);
           this.metrics.gaps.inc({ reason: after.reason });
-          this.count(e.model, 'gaps');
+          this.models.count(e.model, 'gaps');
           void this.resync(e);
           return;
       }
@@ -340,6 +362,12 @@ export class IndexReplica {
     }
   }
 
+  /** The pod holds a complete state (unless applying found a hole and it is syncing again). */
+  private synced(e: PodEntry): void {
+    if (!e.sync.syncing) e.firstSyncDone = true;
+    if (!this.lastReady) this.readiness();
+  }
+
   private removePod(pod: string, reason: 'leaving' | 'silent' | 'model'): void {
     const e = this.pods.get(pod);
     if (!e) return;
@@ -347,40 +375,20 @@ export class IndexReplica {
     this.models.get(e.model)?.index.removePod(pod);
     this.metrics.podsRemoved.inc({ reason });
     this.log.info({ pod, model: e.model, reason }, 'removed pod');
+    if (!this.lastReady) this.readiness();
     for (const p of this.pods.values()) if (p.model === e.model) return;
-    this.dropModel(e.model);
-  }
-
-  /** A model no pod serves any more: its index, counters and metric series go, so they do not pile up. */
-  private dropModel(model: string): void {
-    this.models.delete(model);
-    this.rate.delete(model);
-    this.lagMs.delete(model);
-    this.perModel.delete(model);
-    this.evictionsExported.delete(model);
-    dropModelSeries(this.metrics, model);
+    this.models.drop(e.model);
   }
 
   private tick(): void {
     const now = this.now();
-    for (const e of [...this.pods.values()]) {
-      if (now - e.lastHeartbeatMs > this.options.podTimeoutMs) this.removePod(e.pod, 'silent');
-    }
-    for (const r of this.rate.values()) {
-      const dt = (now - r.since) / 1000;
-      if (dt >= 1) {
-        r.perSec = r.count / dt;
-        r.count = 0;
-        r.since = now;
+    // While the bus is away silence says nothing about the pods.
+    if (this.bus.isConnected()) {
+      for (const e of [...this.pods.values()]) {
+        if (now - e.lastHeartbeatMs > this.options.podTimeoutMs) this.removePod(e.pod, 'silent');
       }
     }
-    // Every model, including those filled only by snapshots (no batch applied yet).
-    for (const [model, view] of this.models) {
-      const before = this.evictionsExported.get(model) ?? 0;
-      this.evictionsExported.set(
-        model,
-        exportIndexStats(this.metrics, model, view.index.stats(), before),
-      );
-    }
+    this.readiness();
+    this.models.refresh();
   }
 }
