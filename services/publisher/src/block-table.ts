@@ -10,7 +10,6 @@ const PRESENT = GPU | CPU;
 const QUEUED = 4;
 export const UNKNOWN_DEPTH = 0xffff_ffff;
 
-export const tierBit = (t: Tier): TierBit => (t === 'gpu' ? GPU : CPU);
 export const tierOfBit = (b: TierBit): Tier => (b === GPU ? 'gpu' : 'cpu');
 
 /**
@@ -94,10 +93,6 @@ export class BlockTable {
   /** Position in its request, or UNKNOWN_DEPTH. */
   depth(slot: number): number {
     return this.depths[slot]!;
-  }
-
-  has(slot: number, bit: TierBit): boolean {
-    return (this.flags[slot]! & bit) !== 0;
   }
 
   /**
