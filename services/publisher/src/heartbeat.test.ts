@@ -99,6 +99,20 @@ describe('heartbeats', () => {
     expect(r.observer.heartbeats.at(-1)!.blockSize).toBe(16);
   });
 
+  it("without a metrics URL stop while the engine's event socket is gone, and resume when it is back", async () => {
+    const r = await rig({ config: { heartbeatIntervalMs: 50, scrapeTimeoutMs: 100 } });
+    await until(() => r.observer.heartbeats.length > 0, 3000, 'a heartbeat');
+    expect(r.publisher.status().engineUp).toBe(true);
+    const away = r.engine.restart({ keepState: true, downMs: 1500 });
+    await until(() => !r.publisher.status().engineUp, 1400, 'engine down');
+    const silent = r.observer.heartbeats.length;
+    await sleep(150);
+    expect(r.observer.heartbeats.length).toBe(silent);
+    await away;
+    await until(() => r.publisher.status().engineUp, 3000, 'engine back');
+    await until(() => r.observer.heartbeats.length > silent, 3000, 'heartbeats to resume');
+  });
+
   it('on stop, publish what is pending and then a leaving heartbeat', async () => {
     const r = await rig({ config: { coalesceMs: 100 } });
     // The first batch after a quiet spell goes out at once; the next is held to coalesce.

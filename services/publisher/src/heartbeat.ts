@@ -35,6 +35,8 @@ export interface HeartbeatSource {
   lastSeq(): number;
   /** Block size seen in the engine's events, 0 before any. */
   blockSizeSeen(): number;
+  /** Whether the engine's event socket is connected (the engine process is there). */
+  engineConnected(): boolean;
 }
 
 export interface HeartbeatStats {
@@ -51,14 +53,19 @@ const FAILED_SCRAPES = 2;
  * each heartbeat carries the latest result). The heartbeat doubles as the
  * engine's liveness: after FAILED_SCRAPES failed scrapes in a row, or no good
  * scrape for 2 intervals + one timeout, heartbeats stop until the engine
- * answers again, so routers drop the pod. Nothing is sent while the bus is
- * disconnected (a stale heartbeat is worse than none).
+ * answers again, so routers drop the pod. Without a metrics URL the engine's
+ * ZMQ connection stands in: heartbeats stop once it has been down for as long
+ * (2 intervals + one scrape timeout, so a quick reconnect does not flap).
+ * Nothing is sent while the bus is disconnected (a stale heartbeat is worse
+ * than none).
  */
 export class Heartbeater {
   private timer: NodeJS.Timeout | undefined;
   private load: EngineLoad | undefined;
   private failures = 0;
   private lastOkAt = 0;
+  /** Last time the engine's socket was seen connected (start counts: it is connecting). */
+  private lastLinkedAt = 0;
   private inFlight: AbortController | undefined;
 
   constructor(
@@ -68,16 +75,19 @@ export class Heartbeater {
     private readonly stats: HeartbeatStats,
   ) {}
 
-  /** Whether the engine answers its metrics page (always true without one). */
+  /** Whether the engine answers its metrics page, or without one, holds its event socket. */
   get engineUp(): boolean {
-    if (this.o.metricsUrl === undefined) return true;
     const staleMs = 2 * this.o.intervalMs + this.o.scrapeTimeoutMs;
-    return (
-      this.failures < FAILED_SCRAPES && this.lastOkAt > 0 && Date.now() - this.lastOkAt <= staleMs
-    );
+    const now = Date.now();
+    if (this.o.metricsUrl === undefined) {
+      if (this.source.engineConnected()) this.lastLinkedAt = now;
+      return this.lastLinkedAt > 0 && now - this.lastLinkedAt <= staleMs;
+    }
+    return this.failures < FAILED_SCRAPES && this.lastOkAt > 0 && now - this.lastOkAt <= staleMs;
   }
 
   start(): void {
+    this.lastLinkedAt = Date.now();
     this.timer = setInterval(() => this.tick(), this.o.intervalMs);
     this.tick();
   }

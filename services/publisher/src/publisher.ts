@@ -239,6 +239,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
       epoch: () => outbox.epoch,
       lastSeq: () => outbox.sentSeq,
       blockSizeSeen: () => blockSizeSeen,
+      engineConnected: () => zmq.engineConnected,
     },
     {
       sent: (state) => m.heartbeats.inc({ state }),

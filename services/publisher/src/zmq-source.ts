@@ -34,6 +34,7 @@ const EMPTY = new Uint8Array(0);
 export class ZmqSource {
   private readonly sub = new Subscriber({ receiveHighWaterMark: RECEIVE_HWM, linger: 0 });
   private readonly dealers = new Set<Dealer>();
+  /** Live connections: ours to the engine (connect), or engines' to us (accept, when bound). */
   private peers = 0;
   private bound = false;
   private closing = false;
@@ -48,6 +49,11 @@ export class ZmqSource {
   /** Subscribed and, when connecting, connected to the engine. */
   get ready(): boolean {
     return this.options.bind ? this.bound : this.peers > 0;
+  }
+
+  /** An engine is connected: ours to its endpoint, or (bound) its to ours. */
+  get engineConnected(): boolean {
+    return this.peers > 0;
   }
 
   async start(h: ZmqSourceHandlers): Promise<void> {

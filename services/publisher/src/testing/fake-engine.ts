@@ -158,10 +158,11 @@ export class FakeEngine {
   /**
    * A new engine process on the same endpoints: seq from 0, empty buffer. With
    * `keepState`, the same process reopening its sockets (subscribers see a
-   * disconnect): seq and buffer carry on.
+   * disconnect): seq and buffer carry on. `downMs`: how long it stays away.
    */
-  async restart(o: { keepState?: boolean } = {}): Promise<void> {
+  async restart(o: { keepState?: boolean; downMs?: number } = {}): Promise<void> {
     await this.closeSockets();
+    if (o.downMs) await new Promise((r) => setTimeout(r, o.downMs));
     if (!o.keepState) {
       this.nextSeq = 0;
       this.buffer = [];
