@@ -28,7 +28,7 @@ describe('route request bodies', () => {
     );
     expect(chat).toMatchObject({
       messages: [{ role: 'user', content: 'hi' }],
-      expectedOutputTokens: 7,
+      maxTokens: 7,
       cacheSalt: 's',
     });
   });

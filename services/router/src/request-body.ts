@@ -13,7 +13,8 @@ export interface RouteRequest {
   candidates?: string[];
   lora?: string;
   cacheSalt?: string;
-  expectedOutputTokens?: number;
+  /** `max_completion_tokens ?? max_tokens`: a bound on the output, not an estimate of it. */
+  maxTokens?: number;
 }
 
 const MAX_TOKENS = 4_000_000;
@@ -125,7 +126,7 @@ export function parseRouteRequest(
   if (maxTokens !== undefined && maxTokens !== null) {
     if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 0)
       throw new RouteError(400, '`max_tokens` must be a non-negative integer');
-    req.expectedOutputTokens = maxTokens;
+    req.maxTokens = maxTokens;
   }
   return req;
 }

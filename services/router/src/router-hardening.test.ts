@@ -78,6 +78,33 @@ describe('router hardening', () => {
     await svc.stop();
   });
 
+  it('bounds a pick-API lifetime when max_tokens is huge, instead of overflowing the timer', async () => {
+    const bus = createMemoryBus();
+    const svc = await createRouterService({
+      bus,
+      log,
+      registry: createRegistry(),
+      keyer: createBlockKeyer(),
+      tokenizers: new Map(),
+      config: { defaults: { ...DEFAULT_MODEL_SETTINGS, expectedOutputTokens: 100 }, models: {} },
+      options,
+    });
+    new FakePublisher(bus, 'a:1', MODEL).start().heartbeat();
+    await new Promise((r) => setTimeout(r, 20));
+    const res = await svc.app.request('/v1/route', {
+      method: 'POST',
+      body: JSON.stringify({ model: MODEL, token_ids: [1, 2, 3], max_tokens: 1e12 }),
+    });
+    expect(res.status).toBe(200);
+    // Expected output min(max_tokens, 100) → about 0.85 s in flight; an overflowing
+    // setTimeout (past 2^31 - 1 ms) fires after 1 ms instead.
+    await new Promise((r) => setTimeout(r, 100));
+    const pod = svc.router.tracker.live(MODEL)[0]!;
+    expect(pod.inFlight).toBe(1);
+    expect(pod.inFlightTokens).toBe(3 + 100);
+    await svc.stop();
+  });
+
   it('routes a chat with image parts in approximate mode instead of refusing it', async () => {
     const bus = createMemoryBus();
     const svc = await createRouterService({

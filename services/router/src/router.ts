@@ -26,6 +26,9 @@ import type { RouteRequest } from './request-body.js';
 import { routeTokens } from './route-tokens.js';
 import { SentRecord } from './sent-record.js';
 
+/** A request never reported finished leaves the in-flight accounting after this long. */
+const MAX_REQUEST_AGE_MS = 600_000;
+
 /** Bound on remembered model names (a fleet has a handful; a misconfigured one must not grow it). */
 const MAX_SEEN_MODELS = 10_000;
 
@@ -106,7 +109,11 @@ export class Router {
 
   constructor(private readonly deps: RouterDeps) {
     this.now = deps.now ?? Date.now;
-    this.tracker = createLoadTracker({ now: this.now, staleAfterMs: deps.options.podTimeoutMs });
+    this.tracker = createLoadTracker({
+      now: this.now,
+      staleAfterMs: deps.options.podTimeoutMs,
+      maxRequestAgeMs: MAX_REQUEST_AGE_MS,
+    });
     this.metrics = routerMetrics(deps.registry);
     this.warn = rateLimited(deps.log);
     const { bus, options } = deps;
@@ -281,8 +288,11 @@ export class Router {
         matches.set(m.pod, { ...prev, speculative: m.speculative });
     }
 
-    const expectedOutputTokens =
-      req.expectedOutputTokens ?? this.settings(model).expectedOutputTokens;
+    // max_tokens bounds the output; most answers stop well before it (and clients send huge ones).
+    const expectedOutputTokens = Math.min(
+      req.maxTokens ?? Infinity,
+      this.settings(model).expectedOutputTokens,
+    );
     const decision = this.policy(model).pick(
       {
         model,
@@ -387,11 +397,20 @@ export class Router {
     this.sent.mark(result.model, pod, result.keys, this.recordTtlMs(result.mode));
   }
 
-  /** Ends a pick-API request's accounting after its estimated prefill and generation time. */
+  /**
+   * Ends a pick-API request's accounting after its estimated prefill and generation time,
+   * at most the tracker's own bound (a timer past 2^31 − 1 ms would fire at once).
+   */
   private expireLater(id: string, info: RequestInfo): void {
     const p = TTFT_DEFAULTS;
-    const prefillMs = info.uncachedTokens * p.prefillMsPerToken + p.stepMs;
-    const totalMs = prefillMs + (info.expectedOutputTokens ?? 0) * p.stepMs;
+    const prefillMs = Math.min(
+      MAX_REQUEST_AGE_MS,
+      info.uncachedTokens * p.prefillMsPerToken + p.stepMs,
+    );
+    const totalMs = Math.min(
+      MAX_REQUEST_AGE_MS,
+      prefillMs + (info.expectedOutputTokens ?? 0) * p.stepMs,
+    );
     setTimeout(() => this.tracker.firstToken(id), prefillMs).unref();
     setTimeout(() => this.tracker.requestFinished(id), totalMs).unref();
   }
