@@ -188,11 +188,16 @@ export class BitsetPrefixIndex implements PrefixIndex {
     this.expireDue(now);
     const p = core.podFor(pod);
     core.tick++;
-    const maxEntries = core.budget.maxSpecEntries;
+    // Bytes, not entries: a one-key batch costs its overhead and table growth, not 1/n of them.
+    const capBytes = core.budget.specBytes;
     let n = keys.length >>> 1;
-    while (spec.size + n > maxEntries && spec.nextExpiryMs !== Infinity)
+    while (spec.bytesWith(n) > capBytes && spec.nextExpiryMs !== Infinity)
       this.dropBatch(spec.pop()!);
-    n = Math.max(0, Math.min(n, maxEntries - spec.size));
+    if (spec.bytesWith(n) > capBytes) {
+      spec.shrinkIfEmpty(); // nothing is pending now; drop the peak's table sizes
+      n = spec.fitting(n, capBytes);
+    }
+    if (n === 0) return;
     const batch = spec.newBatch(p.id, n, now + ttlMs);
     let prev = -1;
     for (let i = 0; i < n; i++) {

@@ -4,10 +4,8 @@ import { F_DEPTH, F_META, F_STAMP, M_LIVE, NODE_STRIDE, nodeStoreBytes } from '.
 import type { PodState } from './pod-registry.js';
 import { POD_OVERHEAD_BYTES } from './pod-registry.js';
 
-/** Share of the budget reserved for speculative entries (they are capped to fit it). */
+/** Share of the budget reserved for speculative entries (their bytes are capped to fit it). */
 export const SPEC_SHARE = 1 / 8;
-/** Worst-case bytes per speculative entry: two hash-table slots, a bitset slot, its batch's id. */
-const SPEC_ENTRY_BYTES = 160;
 
 /** Records the node-pool hand reads looking for one past the age threshold. */
 const SCAN_LIMIT = 256;
@@ -20,8 +18,8 @@ const GROW_RETRY = 1024;
 
 /**
  * Keeps the index's arrays within `budgetBytes`: SPEC_SHARE of it for
- * speculative entries (capped by count; the oldest batches go first), the rest
- * for the blocks. Every pool grows on demand
+ * speculative entries (capped by their bytes, per-batch overhead and table
+ * growth included; the batches expiring first go), the rest for the blocks. Every pool grows on demand
  * (×1.5) while the total fits; once a pool cannot grow, a new entry in it
  * evicts an old one *from that same pool*, so eviction always frees the room
  * that was needed:
@@ -55,9 +53,9 @@ export class Budget {
     readonly budgetBytes: number,
   ) {}
 
-  /** Most speculative entries the reserved share holds. */
-  get maxSpecEntries(): number {
-    return Math.floor((this.budgetBytes * SPEC_SHARE) / SPEC_ENTRY_BYTES);
+  /** Bytes the speculative entries may occupy (`SpeculativeSet.byteLength`). */
+  get specBytes(): number {
+    return this.budgetBytes * SPEC_SHARE;
   }
 
   /** Bytes the non-speculative pools may still grow by. */
@@ -137,7 +135,9 @@ export class Budget {
   beforeWiden(words: number): void {
     const h = this.core.holders;
     const extra = HolderSets.bytesFor(h.capacity, words) - h.byteLength + 7 * 32 * words * 4;
-    if (extra > this.room()) this.overruns++;
+    const spec = this.core.spec;
+    const specAfter = spec.byteLength - spec.pool.byteLength + spec.poolBytesAt(words);
+    if (extra > this.room() || specAfter > this.specBytes) this.overruns++;
   }
 
   /**

@@ -26,4 +26,29 @@ describe('eviction policy', () => {
     expect(depth(0)).toBe(0);
     expect(depth(rounds - 1)).toBe(64);
   });
+
+  it('caps speculative state by bytes, so one-key adds keep bytesUsed within the budget', () => {
+    const budgetBytes = 1 << 20;
+    const ix = createPrefixIndex({ budgetBytes, speculativeTtlMs: 1e9 });
+    ix.apply('spec', []);
+    for (let k = 0; k < 64_000; k += 32) ix.apply('real', [stored(keyRange(k, k + 32), 'gpu', 0)]);
+    const full = ix.stats();
+    expect(full.evictions).toBeGreaterThan(0); // the blocks fill their share of the budget
+    expect(full.budgetOverruns).toBe(0);
+    const base = 10_000_000;
+    const spec = (i: number) =>
+      ix.lookup(keyRange(base + i, base + i + 1), { candidates: ['spec'] }).matches[0]!;
+    for (let i = 0; i < 20_000; i++) {
+      ix.addSpeculative('spec', keyRange(base + i, base + i + 1));
+      if (i % 1000 === 999) {
+        const s = ix.stats();
+        expect(s.budgetOverruns).toBe(0);
+        expect(s.bytesUsed).toBeLessThanOrEqual(budgetBytes);
+      }
+    }
+    const s = ix.stats();
+    expect(s.speculativeEntries).toBeGreaterThan(100);
+    expect(spec(19_999).speculative).toBe(1); // the newest stay, the first went
+    expect(spec(0).speculative).toBe(0);
+  });
 });

@@ -11,7 +11,12 @@ export interface SpecBatch {
   done: boolean;
 }
 
-const BATCH_OVERHEAD_BYTES = 96;
+/**
+ * Rough bytes of a batch's JS objects besides its node ids: the record, its
+ * Int32Array header, its `pending` entry and its place in the pod's list.
+ */
+const BATCH_OVERHEAD_BYTES = 128;
+const INITIAL = 16;
 
 /**
  * Speculative (pod, node) entries. An entry belongs to the batch expiring
@@ -22,9 +27,9 @@ const BATCH_OVERHEAD_BYTES = 96;
  */
 export class SpeculativeSet {
   /** (node id, pod id) → id of the batch owning the entry. */
-  private readonly pairs = new KeyTable(16);
+  private pairs = new KeyTable(INITIAL);
   /** (node id, 0) → bitset slot. */
-  private readonly slotOf = new KeyTable(16);
+  private slotOf = new KeyTable(INITIAL);
   pool: Int32Array;
   stride: number;
   private words: number;
@@ -39,7 +44,7 @@ export class SpeculativeSet {
   constructor(words: number) {
     this.words = words;
     this.stride = 1 + words;
-    this.pool = new Int32Array(16 * this.stride);
+    this.pool = new Int32Array(INITIAL * this.stride);
   }
 
   get size(): number {
@@ -54,6 +59,59 @@ export class SpeculativeSet {
       this.batchBytes +
       this.heap.length * 8
     );
+  }
+
+  /**
+   * An upper bound on `byteLength` once a batch of `n` entries is pushed: as
+   * if each entry were a new pair on a node with no entry yet, with the tables
+   * and the pool grown as they would be (they never shrink).
+   */
+  bytesWith(n: number): number {
+    const high = this.high + Math.max(0, n - this.freeSlots.length);
+    let poolLength = this.pool.length;
+    while (high * this.stride > poolLength) poolLength *= 2;
+    return (
+      this.pairs.byteLengthAt(this.pairs.size + n) +
+      this.slotOf.byteLengthAt(this.slotOf.size + n) +
+      poolLength * 4 +
+      this.batchBytes +
+      4 * n +
+      BATCH_OVERHEAD_BYTES +
+      (this.heap.length + 1) * 8
+    );
+  }
+
+  /** The most entries (≤ n) a new batch may have for `bytesWith` to stay within `capBytes`. */
+  fitting(n: number, capBytes: number): number {
+    let lo = 0;
+    let hi = n;
+    while (lo < hi) {
+      const mid = (lo + hi + 1) >>> 1;
+      if (this.bytesWith(mid) <= capBytes) lo = mid;
+      else hi = mid - 1;
+    }
+    return lo;
+  }
+
+  /**
+   * With no entry left, returns the tables and the pool to their initial size
+   * (they grow with the peak and never shrink otherwise). Pending batches own
+   * nothing then, so they stay as they are.
+   */
+  shrinkIfEmpty(): void {
+    if (this.pairs.size > 0) return;
+    this.pairs = new KeyTable(INITIAL);
+    this.slotOf = new KeyTable(INITIAL);
+    this.pool = new Int32Array(INITIAL * this.stride);
+    this.high = 0;
+    this.freeSlots = [];
+  }
+
+  /** `pool`'s bytes once the pod bitsets are `words` wide (see setWords). */
+  poolBytesAt(words: number): number {
+    return words <= this.words
+      ? this.pool.byteLength
+      : Math.max(INITIAL, this.high) * (1 + words) * 4;
   }
 
   /** Start of the node's pod bits in `pool`, or -1. */
@@ -178,7 +236,7 @@ export class SpeculativeSet {
   setWords(words: number): void {
     if (words <= this.words) return;
     const stride = 1 + words;
-    const pool = new Int32Array(Math.max(16, this.high) * stride);
+    const pool = new Int32Array(Math.max(INITIAL, this.high) * stride);
     for (let s = 0; s < this.high; s++) {
       pool.set(this.pool.subarray(s * this.stride, (s + 1) * this.stride), s * stride);
     }
