@@ -162,32 +162,47 @@ describe('indexer: 2 shards × 2 replicas over a real nats-server', () => {
     }
   });
 
-  it('keeps answering when a replica dies, and a restarted replica recovers the same state by snapshots', async () => {
+  it('keeps answering when a replica crashes; one recovering takes no lookups until it is synced', async () => {
     const keys = requestKeys(3, 4, 3);
     const before = await scatter(keys);
-    await indexers[0]!.stop();
-    await conns[1]!.close(); // replica 0 of shard 0 is gone
+    await conns[1]!.close(); // replica 0 of shard 0 crashes: gone without unsubscribing
     for (let i = 0; i < 20; i++) expect(await scatter(keys)).toEqual(before);
     pubs.forEach((p, i) => p.store(requestKeys(100 + i, 4, 2)));
+    // Shard 0's publishers stop answering snapshots for a while: the new replica stays recovering.
+    const shard0 = pubs.filter((p) => shardOf(p.pod, 2) === 0);
+    shard0.forEach((p) => p.stop());
     const { ix } = await newIndexer(0, 'ix-restarted');
-    await until(
-      () => ix.ready() && ix.replica.podEntries().length === 3,
-      8000,
-      'restarted replica synced',
-    );
     const survivor = indexers[1]!;
-    for (const probe of [
-      keys,
-      requestKeys(100, 4, 2),
-      requestKeys(101, 4, 2),
-      requestKeys(104, 4, 2),
-    ]) {
-      await until(
-        () =>
-          JSON.stringify([...asMap(ix.lookup(MODEL, probe, null).matches)]) ===
-          JSON.stringify([...asMap(survivor.lookup(MODEL, probe, null).matches)]),
-        5000,
-        'same answers',
+    await until(
+      () => ix.replica.podEntries().length === 3 && ix.replica.readiness().warmupLeftMs === 0,
+      5000,
+      'restarted replica knows the pods',
+    );
+    expect(ix.replica.readiness()).toMatchObject({ ready: false, reason: 'syncing' });
+    expect(ix.replica.readiness().unsyncedPods).toEqual(shard0.map((p) => p.pod).sort());
+    expect(ix.servingLookups).toBe(false);
+    const probes = [keys, ...shard0.map((p) => requestKeys(100 + pubs.indexOf(p), 4, 2))];
+    for (let i = 0; i < 10; i++) {
+      for (const probe of probes) {
+        const reply = decodeLookupReply(
+          (
+            await client.request(
+              subjects.lookup(MODEL, 0),
+              encodeLookupRequest({ model: MODEL, keys: probe, candidates: null }),
+              { timeout: 2000 },
+            )
+          ).data,
+        );
+        const want = asMap(survivor.lookup(MODEL, probe, null).matches);
+        expect(want.size).toBeGreaterThan(0);
+        expect(asMap(reply.matches)).toEqual(want);
+      }
+    }
+    shard0.forEach((p) => p.start());
+    await until(() => ix.ready() && ix.servingLookups, 8000, 'restarted replica synced');
+    for (const probe of probes) {
+      expect(asMap(ix.lookup(MODEL, probe, null).matches)).toEqual(
+        asMap(survivor.lookup(MODEL, probe, null).matches),
       );
     }
     expect(ix.replica.counts(MODEL).resyncs).toBeGreaterThanOrEqual(3);
@@ -360,7 +375,10 @@ describe('indexer HTTP API', () => {
     expect(await (await app.request('/metrics')).text()).toMatch(
       /kvroute_indexer_lookups_total\{via="http"\} 2/,
     );
-    await ix.stop();
+    // losing the bus loses readiness: the replica leaves the lookup queue groups
+    expect(ix.servingLookups).toBe(true);
     await bus.close();
+    expect([ix.ready(), ix.servingLookups]).toEqual([false, false]);
+    await ix.stop();
   });
 });

@@ -27,7 +27,9 @@ export interface IndexerOptions {
  * An indexer replica: an IndexReplica over the slots of the shards it owns,
  * answering each owned shard's lookups in that shard's queue group (so any
  * replica of a shard can answer), and announcing itself so routers know which
- * shards exist and are alive.
+ * shards exist and are alive. It joins the queue groups only while its index
+ * is ready: a replica still recovering would answer its share of a shard's
+ * lookups with empty or partial matches while a synced peer could answer.
  */
 export class Indexer {
   readonly shards: number[];
@@ -35,6 +37,7 @@ export class Indexer {
   readonly lookups: Counter<'via'>;
   private readonly subs: BusSubscription[] = [];
   private timer: NodeJS.Timeout | undefined;
+  private offReady: (() => void) | undefined;
   private readonly warn: ReturnType<typeof rateLimited>;
 
   constructor(
@@ -77,18 +80,11 @@ export class Indexer {
   }
 
   start(): void {
+    this.offReady = this.replica.onReadyChange((ready) => {
+      this.serveLookups(ready);
+      this.publishHeartbeat(); // routers learn at once, not at the next tick
+    });
     this.replica.start();
-    for (const shard of this.shards) {
-      this.subs.push(
-        this.bus.subscribe(
-          subjects.lookupForShard(shard),
-          (m) => m.respond(this.answerLookup(m.data, shard)),
-          {
-            queue: `kvroute-indexer-shard-${shard}`,
-          },
-        ),
-      );
-    }
     this.timer = setInterval(() => this.publishHeartbeat(), this.options.tickMs ?? 500);
     this.timer.unref();
     this.publishHeartbeat();
@@ -96,9 +92,33 @@ export class Indexer {
 
   async stop(): Promise<void> {
     clearInterval(this.timer);
-    for (const s of this.subs) s.unsubscribe();
-    this.subs.length = 0;
+    this.offReady?.();
+    this.serveLookups(false);
     await this.replica.stop();
+  }
+
+  /** Joins (or leaves) every owned shard's lookup queue group. */
+  private serveLookups(on: boolean): void {
+    if (!on) {
+      for (const s of this.subs) s.unsubscribe();
+      this.subs.length = 0;
+      return;
+    }
+    if (this.subs.length > 0) return;
+    for (const shard of this.shards) {
+      this.subs.push(
+        this.bus.subscribe(
+          subjects.lookupForShard(shard),
+          (m) => m.respond(this.answerLookup(m.data, shard)),
+          { queue: `kvroute-indexer-shard-${shard}` },
+        ),
+      );
+    }
+  }
+
+  /** True while this replica is in its shards' lookup queue groups. */
+  get servingLookups(): boolean {
+    return this.subs.length > 0;
   }
 
   ready(): boolean {
