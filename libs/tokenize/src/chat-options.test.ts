@@ -101,9 +101,9 @@ describe('chat and prompt options (vLLM request fields)', () => {
       '[{"title": "doc", "text": "body"}]',
     );
     // The override wins over the model's template, including its tool_use selection.
-    expect(qwen.renderChat(prefill, { chatTemplate: 'T', tools: [{ type: 'function' }] })).toBe(
-      'T',
-    );
+    expect(
+      qwen.renderChat(prefill, { chatTemplate: 'T', tools: [{ function: { name: 'f' } }] }),
+    ).toBe('T');
   });
 
   it('answers a request template that does not parse, or bad documents, with TokenizerError', () => {

@@ -2,6 +2,7 @@ import { LRUCache } from 'lru-cache';
 import { ChatTemplate } from './chat-template.js';
 import { TokenizerError, TokenizerLoadError } from './errors.js';
 import { toConversation } from './messages.js';
+import { toToolDicts } from './tools.js';
 import { tokenContent } from './special-tokens.js';
 import type { ModelFiles } from './tokenizer-json.js';
 import type { ChatMessage, ChatOptions } from './types.js';
@@ -82,12 +83,13 @@ export function createChatRenderer(files: ModelFiles): ChatRenderer {
     const documents = o.documents ?? null;
     if (documents !== null && !Array.isArray(documents))
       throw new TokenizerError('documents must be an array or null');
+    const tools = toToolDicts(o.tools);
     const t = templateFor(o);
     const conversation = toConversation(messages, t.contentFormat);
     const text = t.render({
       messages: conversation,
       add_generation_prompt: addGenerationPrompt,
-      ...(o.tools !== undefined ? { tools: o.tools } : {}),
+      ...(tools !== undefined ? { tools } : {}),
       documents,
       ...o.chatTemplateKwargs,
     });
