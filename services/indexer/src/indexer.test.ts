@@ -382,3 +382,58 @@ describe('indexer HTTP API', () => {
     await ix.stop();
   });
 });
+
+describe('indexer owning several shards', () => {
+  it("answers each shard's lookup with that shard's pods only", async () => {
+    const { createMemoryBus } = await import('@kvroute/runtime');
+    const bus = createMemoryBus();
+    const ix = new Indexer(
+      bus,
+      {
+        shards: '0,1',
+        shardCount: 2,
+        memoryBudgetBytes: 16 * 1024 ** 2,
+        podTimeoutMs: 60_000,
+        snapshotTimeoutMs: 1000,
+        instance: 'both',
+        tickMs: 50,
+      },
+      log,
+      createRegistry(),
+    );
+    ix.start();
+    const pods: string[] = [];
+    for (let i = 0; pods.length < 4; i++) {
+      const pod = `10.1.0.${i}:8000`;
+      if (pods.filter((p) => shardOf(p, 2) === shardOf(pod, 2)).length < 2) pods.push(pod);
+    }
+    const keys = requestKeys(9, 4, 0);
+    for (const pod of pods) {
+      const p = new FakePublisher(bus, pod, MODEL).start();
+      p.heartbeat();
+      p.store(keys);
+    }
+    await until(() => ix.servingLookups && ix.lookup(MODEL, keys, null).matches.length === 4);
+    const ask = async (shard: number, candidates: string[] | null) =>
+      decodeLookupReply(
+        await bus.request(
+          subjects.lookup(MODEL, shard),
+          encodeLookupRequest({ model: MODEL, keys, candidates }),
+          { timeoutMs: 2000 },
+        ),
+      ).matches.map((m) => m.pod);
+    const of = (shard: number) => pods.filter((p) => shardOf(p, 2) === shard);
+    for (const shard of [0, 1]) {
+      expect((await ask(shard, null)).sort()).toEqual(of(shard).sort());
+      // candidates of both shards, plus one unknown of each: each shard answers for its own
+      const unknown = ['10.9.9.9:1', '10.9.9.8:1'];
+      expect(await ask(shard, [...pods, ...unknown])).toEqual(
+        [...pods, ...unknown].filter((p) => shardOf(p, 2) === shard),
+      );
+    }
+    const other = of(1)[0]!;
+    expect(await ask(0, [other])).toEqual([]);
+    await ix.stop();
+    await bus.close();
+  });
+});

@@ -5,6 +5,7 @@ import {
   encodeIndexerHeartbeat,
   encodeLookupReply,
   parseShardList,
+  shardOf,
   slotsOfShard,
   subjects,
 } from '@kvroute/protocol';
@@ -132,11 +133,22 @@ export class Indexer {
   private answerLookup(data: Uint8Array, shard: number): Uint8Array {
     try {
       const req = decodeLookupRequest(data);
-      const result = this.replica.lookup(req.model, req.keys, req.candidates);
+      // Owning several shards, the index holds the pods of all of them; each
+      // shard's reply names only that shard's pods, or the gather counts them twice.
+      const mine =
+        this.shards.length > 1
+          ? (pod: string) => shardOf(pod, this.options.shardCount) === shard
+          : null;
+      const candidates = mine && req.candidates ? req.candidates.filter(mine) : req.candidates;
+      let matches =
+        candidates?.length === 0
+          ? []
+          : this.replica.lookup(req.model, req.keys, candidates).matches;
+      if (mine && !candidates) matches = matches.filter((m) => mine(m.pod));
       this.lookups.inc({ via: 'bus' });
       return encodeLookupReply({
         shard,
-        matches: result.matches.map((m) => ({ pod: m.pod, gpu: m.gpu, total: m.total })),
+        matches: matches.map((m) => ({ pod: m.pod, gpu: m.gpu, total: m.total })),
         error: null,
       });
     } catch (err) {
