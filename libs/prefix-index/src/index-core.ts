@@ -8,6 +8,7 @@ import {
   F_SLOT,
   F_STAMP,
   M_SPEC,
+  MIN_NODES,
   NODE_STRIDE,
   NodeStore,
   nodeStoreBytes,
@@ -48,8 +49,8 @@ export class IndexCore {
 
   constructor(budgetBytes: number, extAt: 1 | 2, expectedBlocks = 0) {
     this.extAt = extAt;
-    let cap = Math.max(64, Math.floor(expectedBlocks));
-    while (cap > 64 && nodeStoreBytes(cap) > budgetBytes / 2) cap = Math.floor(cap / 2);
+    let cap = Math.max(MIN_NODES, Math.floor(expectedBlocks));
+    while (cap > MIN_NODES && nodeStoreBytes(cap) > budgetBytes / 2) cap = Math.floor(cap / 2);
     this.store = new NodeStore(cap);
     this.holders = new HolderSets(1);
     this.pods = new PodRegistry(1);

@@ -45,6 +45,8 @@ export const M_LIVE = 1 << 28;
 export const M_SPEC = 1 << 29;
 
 const MAX_LOAD = 0.5;
+/** Nodes a store starts with at least (the index's store when no expectedBlocks is given). */
+export const MIN_NODES = 64;
 
 /** 32-bit mix of both halves (engine-style small or sequential keys spread too). */
 function hash(lo: number, hi: number): number {
@@ -101,6 +103,16 @@ export class NodeStore {
   private home(h: number): number {
     const i = ((h >>> 0) * this.slots * TWO_NEG_32) | 0;
     return i < this.slots ? i : this.slots - 1;
+  }
+
+  /** Table slots (changes when the store grows). */
+  get tableSlots(): number {
+    return this.slots;
+  }
+
+  /** The table slot a key's probe starts at (lets tests build keys that collide). */
+  homeSlot(lo: number, hi: number): number {
+    return this.home(hash(lo, hi));
   }
 
   /**

@@ -1,25 +1,42 @@
 import type { KeySeq } from '@kvroute/block-keys';
-import { keySeqFrom, sliceKeys } from '@kvroute/block-keys';
+import { keyAt, keySeqFrom, sliceKeys } from '@kvroute/block-keys';
 import type { CanonicalEvent, Tier } from '@kvroute/protocol';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { createPrefixIndex } from './create-prefix-index.js';
+import { MIN_NODES, NodeStore } from './node-store.js';
 import type { PodMatch, PodSnapshot, PrefixIndex, PrefixStat } from './prefix-index.js';
 import { testKey } from './testing/conformance.js';
 import { ReferenceIndex } from './testing/reference-index.js';
 
 /**
  * Random operation sequences against the reference model. Requests share
- * prefixes (a small trie), and one request's keys all share their low half so
- * the key table's probe runs collide.
+ * prefixes (a small trie), and one request's keys share home slots in the
+ * node table — three at its last slot, two at slot 0, one just before the
+ * end — so probe runs collide and wrap around, and backward-shift deletion
+ * has to move keys across the end.
  */
-const collide = (i: number) => (BigInt(i + 1) << 32n) | 0x1234n;
+const TABLE = new NodeStore(MIN_NODES); // the index's table while it holds fewer than MIN_NODES keys
+const homeOf = (id: number) => {
+  const k = keySeqFrom([testKey(id)]);
+  return TABLE.homeSlot(k[0]!, k[1]!);
+};
+function idsAtHome(slot: number, count: number): number[] {
+  const out: number[] = [];
+  for (let id = 100_000; out.length < count; id++) if (homeOf(id) === slot) out.push(id);
+  return out;
+}
+const LAST = TABLE.tableSlots - 1;
+const [w0, w1, w2] = idsAtHome(LAST, 3);
+const [z0, z1] = idsAtHome(0, 2);
+const [y0] = idsAtHome(LAST - 1, 1);
+const COLLIDING = [w0!, z0!, w1!, y0!, z1!, w2!];
 const REQUESTS: KeySeq[] = [
-  [0, 1, 2, 3, 4, 5, 6, 7].map(testKey),
-  [0, 1, 2, 10, 11, 12, 13].map(testKey),
-  [0, 1, 20, 21, 22].map(testKey),
-  [collide(0), collide(1), collide(2), collide(3), collide(4)],
-].map((ks) => keySeqFrom(ks));
+  [0, 1, 2, 3, 4, 5, 6, 7],
+  [0, 1, 2, 10, 11, 12, 13],
+  [0, 1, 20, 21, 22],
+  COLLIDING,
+].map((ids) => keySeqFrom(ids.map(testKey)));
 const POD_NAMES = ['a', 'b', 'c', 'd', 'e'];
 
 const span = {
@@ -179,6 +196,15 @@ function expectSameState(ix: PrefixIndex, ref: ReferenceIndex): void {
 }
 
 describe('PrefixIndex against the reference model', () => {
+  it('uses keys that collide, and wrap around, in the node table', () => {
+    expect(COLLIDING.map(homeOf)).toEqual([LAST, 0, LAST, LAST - 1, 0, LAST]);
+    // Fewer distinct keys than MIN_NODES: the index's table never grows away from these homes.
+    const distinct = new Set(
+      REQUESTS.flatMap((r) => Array.from({ length: r.length / 2 }, (_, i) => keyAt(r, i))),
+    );
+    expect(distinct.size).toBeLessThan(MIN_NODES);
+  });
+
   it('agrees on every lookup, stat and export over random operation sequences', () => {
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 24 }), (ops) => {
