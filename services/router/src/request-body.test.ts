@@ -61,6 +61,34 @@ describe('route request bodies', () => {
       fail(() => parseRouteRequest({ model: 'm', prompt: 'x', candidates: [1] }, 'route')),
     ).toMatch(/candidates/);
   });
+
+  it('refuse values nested deeper than any chat needs, before anything recurses into them', () => {
+    const deep = (n: number) => JSON.parse('['.repeat(n) + ']'.repeat(n)) as unknown;
+    const part = { type: 'image_url', x: deep(20_000) };
+    expect(
+      fail(() =>
+        parseRouteRequest({ model: 'm', messages: [{ role: 'user', content: [part] }] }, 'chat'),
+      ),
+    ).toMatch(/^400 .*nested deeper than 64 levels/);
+    expect(
+      fail(() =>
+        parseRouteRequest(
+          { model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [deep(100)] },
+          'chat',
+        ),
+      ),
+    ).toMatch(/^400 `tools` is nested deeper/);
+    // a realistic tool schema passes
+    const schema = { type: 'object', properties: { a: { type: 'array', items: deep(20) } } };
+    expect(
+      fail(() =>
+        parseRouteRequest(
+          { model: 'm', messages: [{ role: 'user', content: 'x' }], tools: [schema] },
+          'chat',
+        ),
+      ),
+    ).toBe('ok');
+  });
 });
 
 describe('router config file', () => {

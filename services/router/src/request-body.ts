@@ -18,6 +18,25 @@ export interface RouteRequest {
 }
 
 const MAX_TOKENS = 4_000_000;
+/**
+ * Deepest nesting accepted in any field (a tool's JSON schema is rarely past 20). JSON.parse
+ * takes any depth, but what recurses later — JSON.stringify in approximate mode, the chat
+ * template — overflows the stack around 10 000.
+ */
+export const MAX_NESTING = 64;
+
+/** Throws 400 when `value` nests deeper than MAX_NESTING. Iterative: O(nodes), no recursion. */
+function checkNesting(value: unknown, field: string): void {
+  if (typeof value !== 'object' || value === null) return;
+  const stack: [object, number][] = [[value, 1]];
+  while (stack.length > 0) {
+    const [v, depth] = stack.pop()!;
+    if (depth > MAX_NESTING)
+      throw new RouteError(400, `\`${field}\` is nested deeper than ${MAX_NESTING} levels`);
+    const children: unknown[] = Array.isArray(v) ? v : Object.values(v);
+    for (const c of children) if (typeof c === 'object' && c !== null) stack.push([c, depth + 1]);
+  }
+}
 
 function obj(raw: unknown): Record<string, unknown> {
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
@@ -68,6 +87,9 @@ export function parseRouteRequest(
   kind: 'route' | 'completions' | 'chat',
 ): RouteRequest {
   const b = obj(raw);
+  // token_ids and prompt have fixed shapes, checked element by element below.
+  for (const [k, v] of Object.entries(b))
+    if (k !== 'token_ids' && k !== 'prompt') checkNesting(v, k);
   if (typeof b.model !== 'string' || b.model === '')
     throw new RouteError(400, '`model` must be a non-empty string');
   const req: RouteRequest = { model: b.model };

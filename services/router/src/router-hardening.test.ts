@@ -142,3 +142,28 @@ describe('router hardening', () => {
     await svc.stop();
   });
 });
+
+describe('deeply nested chats without a tokenizer', () => {
+  it('are refused with 400, not a 500', async () => {
+    const svc = await createRouterService({
+      bus: null,
+      log,
+      registry: createRegistry(),
+      keyer: createBlockKeyer(),
+      tokenizers: new Map(),
+      config: {
+        defaults: DEFAULT_MODEL_SETTINGS,
+        models: { [MODEL]: { ...DEFAULT_MODEL_SETTINGS, pods: ['10.0.0.1:1'] } },
+      },
+      options,
+    });
+    const deep = '['.repeat(20_000) + ']'.repeat(20_000);
+    const res = await svc.app.request('/v1/route', {
+      method: 'POST',
+      body: `{"model":"${MODEL}","messages":[{"role":"user","content":{"x":${deep}}}]}`,
+    });
+    expect(res.status).toBe(400);
+    expect(await (await svc.app.request('/metrics')).text()).not.toMatch(/status="500"/);
+    await svc.stop();
+  });
+});
