@@ -265,6 +265,7 @@ export function createPublisher(deps: PublisherDeps): Publisher {
             flush: () => outbox.flush(),
             epoch: () => outbox.epoch,
             lastSeq: () => outbox.seq,
+            maxPayloadBytes: () => bus.maxPayloadBytes(),
           });
           if (served) m.snapshots.inc();
           else warn('snapshot', {}, 'unreadable snapshot request');
