@@ -81,6 +81,19 @@ export function createApp({ indexer, keyer, registry, maxBodyBytes }: AppDeps): 
     return c.json({ error: { message: 'internal error', type: 'internal_error', code: 500 } }, 500);
   });
 
+  app.notFound((c) =>
+    c.json(
+      {
+        error: {
+          message: `no route ${c.req.method} ${c.req.path}`,
+          type: 'invalid_request_error',
+          code: 404,
+        },
+      },
+      404,
+    ),
+  );
+
   app.get('/healthz', (c) => c.text('ok'));
   app.get('/readyz', (c) => {
     const r = indexer.replica.readiness();

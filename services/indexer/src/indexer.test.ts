@@ -365,6 +365,14 @@ describe('indexer HTTP API', () => {
     expect(stats.models[0]!.pods[0]!.gpu_blocks).toBe(3);
     expect((await app.request('/v1/pods/a:1')).status).toBe(200);
     expect((await app.request('/v1/pods/zz:1')).status).toBe(404);
+    const lost = await app.request('/v1/nope', { method: 'POST' });
+    expect([lost.status, lost.headers.get('content-type'), await lost.json()]).toEqual([
+      404,
+      'application/json',
+      {
+        error: { message: 'no route POST /v1/nope', type: 'invalid_request_error', code: 404 },
+      },
+    ]);
     expect((await app.request(`/v1/prefixes/top?model=${MODEL}&limit=5`)).status).toBe(200);
     expect((await app.request(`/v1/prefixes/top?model=${MODEL}&limit=0`)).status).toBe(400);
     const readyz = await app.request('/readyz');
