@@ -54,4 +54,27 @@ describe('canonicalChatText', () => {
     expect(canonicalChatText('junk')).toBe('"junk"');
     expect(canonicalChatText([null, { role: 1, content: 5 }])).toBe('\u241e?\n\n\n\u241e?\n5\n\n');
   });
+
+  it('never throws, even on nesting too deep for JSON.stringify', () => {
+    let deep: unknown = 'x';
+    for (let i = 0; i < 20_000; i++) deep = [deep];
+    expect(() => JSON.stringify(deep)).toThrow(RangeError);
+    const content = canonicalChatText([{ role: 'user', content: { a: deep } }]);
+    expect(content.startsWith('\u241euser\n{"a":[[[')).toBe(true);
+    expect(content.length).toBeLessThan(200);
+    expect(canonicalChatText([{ role: 'user', content: [deep, 'y'] }])).toMatch(
+      /^\u241euser\n\[\[.*….*\]\]\ny\n\n$/,
+    );
+    expect(canonicalChatText({ deep }).length).toBeLessThan(200);
+    // Within the depth limit the text is JSON.stringify's.
+    const shallow = { type: 'image_url', image_url: { url: 'u', detail: [1, { a: null }] } };
+    expect(canonicalChatText([{ role: 'user', content: [shallow] }])).toBe(
+      `\u241euser\n${JSON.stringify(shallow)}\n\n`,
+    );
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    expect(canonicalChatText([{ role: 'user', content: cyclic }])).toBe(
+      '\u241euser\n<unserializable>\n\n',
+    );
+  });
 });

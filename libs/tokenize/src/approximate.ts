@@ -29,10 +29,11 @@ export function approximateTokens(text: string): Uint32Array {
 /**
  * The canonical text of chat messages for approximate mode: each message as
  * `<role>\n<text>\n\n` with a separator that user text is unlikely to contain, text parts joined
- * with "\n". Messages that do not parse contribute their JSON, so the function never throws.
+ * with "\n". Messages that do not parse contribute their JSON (nesting past 64 levels written as
+ * "…"), so the function never throws.
  */
 export function canonicalChatText(messages: unknown): string {
-  if (!Array.isArray(messages)) return JSON.stringify(messages) ?? '';
+  if (!Array.isArray(messages)) return json(messages);
   let out = '';
   for (const m of messages as unknown[]) {
     const msg = (typeof m === 'object' && m !== null ? m : {}) as Record<string, unknown>;
@@ -45,16 +46,37 @@ export function canonicalChatText(messages: unknown): string {
 function contentText(content: unknown): string {
   if (typeof content === 'string') return content;
   if (content === undefined || content === null) return '';
-  if (!Array.isArray(content)) return JSON.stringify(content) ?? '';
+  if (!Array.isArray(content)) return json(content);
   return content
     .map((p: unknown) =>
       typeof p === 'string'
         ? p
         : typeof p === 'object' && p !== null && typeof (p as { text?: unknown }).text === 'string'
           ? (p as { text: string }).text
-          : JSON.stringify(p),
+          : json(p),
     )
     .join('\n');
+}
+
+/** Nesting deeper than this is written as "…": JSON.stringify recurses and would overflow. */
+const MAX_JSON_DEPTH = 64;
+
+/** JSON.stringify up to MAX_JSON_DEPTH levels (identical output within it); never throws. */
+function json(value: unknown): string {
+  const depth = new WeakMap<object, number>();
+  try {
+    const text = JSON.stringify(value, function (this: unknown, _key, v: unknown) {
+      if (typeof v !== 'object' || v === null) return v;
+      const parent = typeof this === 'object' && this !== null ? (depth.get(this) ?? 0) : 0;
+      if (parent >= MAX_JSON_DEPTH) return '…';
+      depth.set(v, parent + 1);
+      return v;
+    }) as string | undefined;
+    return text ?? '';
+  } catch {
+    // Cycles or BigInt: not from JSON.parse, but the input type is unknown.
+    return '<unserializable>';
+  }
 }
 
 /** murmur3-style finalization of 64 bits of chunk plus its length into 32 bits. */
