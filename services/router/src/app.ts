@@ -20,7 +20,21 @@ export interface AppDeps {
 export const DESTINATION_HEADER = 'x-gateway-destination-endpoint';
 
 async function readJson(c: Context): Promise<{ raw: unknown; bytes: Uint8Array }> {
-  const bytes = new Uint8Array(await c.req.arrayBuffer());
+  let bytes: Uint8Array;
+  try {
+    bytes = new Uint8Array(await c.req.arrayBuffer());
+  } catch (e) {
+    if (e instanceof RouteError) throw e; // the body limit's 413
+    // The client went away mid-upload (nginx's 499), or sent a body that does not frame.
+    if (c.req.raw.signal.aborted)
+      throw new RouteError(
+        499,
+        'client closed the request',
+        'invalid_request_error',
+        'client_closed',
+      );
+    throw new RouteError(400, `the request body could not be read: ${(e as Error).message}`);
+  }
   try {
     return { raw: JSON.parse(new TextDecoder().decode(bytes)) as unknown, bytes };
   } catch {
