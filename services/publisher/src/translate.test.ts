@@ -167,6 +167,21 @@ describe('Translator', () => {
     expect(table.known).toBe(0);
   });
 
+  it('rejects a batch with a NUL in a LoRA name or salt before changing anything', () => {
+    const { run, table } = setup();
+    for (const bad of [{ loraName: 'a\0b' }, { extraKeys: [['s\0alt']] }]) {
+      let err: unknown;
+      try {
+        run(stored([1], null, tokens(1, 1)), stored([2], null, tokens(1, 2), bad));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(TranslateError);
+      expect((err as TranslateError).reason).toBe('identity');
+      expect(table.known).toBe(0);
+    }
+  });
+
   it('announces only the blocks it can track when the table is full', () => {
     const { run, stats } = setup(16);
     const [e] = run(

@@ -23,7 +23,7 @@ export interface TranslateStats {
 export class TranslateError extends Error {
   override name = 'TranslateError';
   constructor(
-    readonly reason: 'extra-keys',
+    readonly reason: 'extra-keys' | 'identity',
     message: string,
     options?: { cause?: unknown },
   ) {
@@ -55,17 +55,25 @@ export class Translator {
   translate(batch: VllmEventBatch): CanonicalEvent[] {
     const split: (SplitExtraKeys | undefined)[] = [];
     for (const e of batch.events) {
+      // Block keys refuse a NUL in the LoRA name or salt (it would alias another identity);
+      // refusing here, before the table is touched, keeps the batch all-or-nothing.
+      if (e.type === 'BlockStored' && e.loraName?.includes('\0'))
+        throw new TranslateError('identity', 'lora_name contains a NUL character');
       if (e.type !== 'BlockStored' || e.extraKeys === null) {
         split.push(undefined);
         continue;
       }
+      let s: SplitExtraKeys;
       try {
-        split.push(splitExtraKeys(e));
+        s = splitExtraKeys(e);
       } catch (cause) {
         throw new TranslateError('extra-keys', `cannot encode extra_keys: ${String(cause)}`, {
           cause,
         });
       }
+      if (s.salt?.includes('\0'))
+        throw new TranslateError('identity', 'cache salt in extra_keys contains a NUL character');
+      split.push(s);
     }
     const out: CanonicalEvent[] = [];
     batch.events.forEach((e, i) => {
