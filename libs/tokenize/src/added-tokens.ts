@@ -31,7 +31,10 @@ interface Candidate {
 
 // Rust's char::is_whitespace is Unicode White_Space; JS trim() differs at U+0085 and U+FEFF.
 const WHITE = /[\t-\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]/u;
-const WORD = /[\p{L}\p{N}_]/u;
+// Rust's `\w` (regex crate, Unicode): Alphabetic, marks, decimal digits, connector punctuation,
+// Join_Control; tested on the code point next to the match (a surrogate pair is one).
+const ENDS_WITH_WORD = /[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]$/u;
+const STARTS_WITH_WORD = /^[\p{Alphabetic}\p{M}\p{Nd}\p{Pc}\p{Join_Control}]/u;
 
 export class AddedTokenSplitter {
   /** First UTF-16 unit → candidates, longest first. */
@@ -100,8 +103,8 @@ export class AddedTokenSplitter {
   }
 }
 
+/** Rust `single_word`: no word character right before or right after the match. */
 function isWordBoundary(text: string, start: number, stop: number): boolean {
-  const before = start > 0 && WORD.test(text[start - 1]!);
-  const after = stop < text.length && WORD.test(text[stop]!);
-  return !before && !after;
+  if (start > 0 && ENDS_WITH_WORD.test(text.slice(Math.max(0, start - 2), start))) return false;
+  return !(stop < text.length && STARTS_WITH_WORD.test(text.slice(stop, stop + 2)));
 }

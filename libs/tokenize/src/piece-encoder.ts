@@ -1,4 +1,5 @@
 import { Tokenizer } from '@huggingface/tokenizers';
+import type { AddedTokenSpec } from './added-tokens.js';
 import type { TokenizerConfig, TokenizerJson } from './tokenizer-json.js';
 
 /**
@@ -14,13 +15,27 @@ export interface PieceEncoder {
 export class LibraryEncoder implements PieceEncoder {
   readonly kind = 'library' as const;
   readonly tokenizer: Tokenizer;
+  /**
+   * For pieces: without the `single_word` tokens the splitter handles. The library matches those
+   * inside words too, so it would re-split a piece where the splitter rejected a match.
+   */
+  private readonly pieces: Tokenizer;
 
   constructor(json: TokenizerJson, config: TokenizerConfig) {
     this.tokenizer = new Tokenizer(json, config);
+    const added = json.added_tokens ?? [];
+    const splitterSingleWord = (t: AddedTokenSpec): boolean =>
+      t.single_word === true && (t.normalized !== true || !json.normalizer);
+    this.pieces = added.some(splitterSingleWord)
+      ? new Tokenizer(
+          { ...json, added_tokens: added.filter((t) => !splitterSingleWord(t)) },
+          config,
+        )
+      : this.tokenizer;
   }
 
   encodePiece(piece: string): Uint32Array {
-    return Uint32Array.from(this.tokenizer.encode(piece, { add_special_tokens: false }).ids);
+    return Uint32Array.from(this.pieces.encode(piece, { add_special_tokens: false }).ids);
   }
 
   /** The whole text, added tokens included, with or without the post-processor's special tokens. */
