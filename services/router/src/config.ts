@@ -82,6 +82,13 @@ export const routerSettings = {
     default: 3000,
     min: 10,
   }),
+  bodyIdleTimeout: setting.duration({
+    flag: 'body-idle-timeout',
+    env: 'KVROUTE_BODY_IDLE_TIMEOUT',
+    help: 'gateway: longest silence between two chunks of a response before it is cut',
+    default: 300_000,
+    min: 100,
+  }),
   ejectionTime: setting.duration({
     flag: 'ejection-time',
     env: 'KVROUTE_EJECTION_TIME',

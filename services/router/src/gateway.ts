@@ -38,7 +38,10 @@ function endToEnd(from: Headers, skip?: string): Headers {
 
 export interface GatewayOptions {
   connectTimeoutMs: number;
+  /** Longest wait for a pod's response headers. */
   upstreamTimeoutMs: number;
+  /** Longest silence between two chunks of a response body. Default 300 000. */
+  bodyIdleTimeoutMs?: number;
 }
 
 /** undici reports failures as a TypeError whose cause carries a code. */
@@ -84,7 +87,8 @@ export class Gateway {
     this.agent = new Agent({
       connect: { timeout: options.connectTimeoutMs },
       headersTimeout: options.upstreamTimeoutMs,
-      bodyTimeout: 0,
+      // A pod stalling mid-stream would otherwise hold the client (and its in-flight count) forever.
+      bodyTimeout: options.bodyIdleTimeoutMs ?? 300_000,
     });
   }
 
@@ -203,6 +207,9 @@ export class Gateway {
           controller.enqueue(value);
         } catch (err) {
           finish();
+          router.metrics.upstream.inc({
+            outcome: errorCode(err) === 'UND_ERR_BODY_TIMEOUT' ? 'body_timeout' : 'stream_failed',
+          });
           controller.error(err);
         }
       },

@@ -57,6 +57,7 @@ export function routerMain(argv: string[]): Promise<number> {
           maxBodyBytes: config.maxBodyBytes,
           connectTimeoutMs: config.connectTimeout,
           upstreamTimeoutMs: config.upstreamTimeout,
+          bodyIdleTimeoutMs: config.bodyIdleTimeout,
           ejectionTimeMs: config.ejectionTime,
           maxEjectionTimeMs: config.maxEjectionTime,
         },

@@ -14,6 +14,8 @@ export interface RouterServiceOptions extends RouterOptions {
   maxBodyBytes: number;
   connectTimeoutMs: number;
   upstreamTimeoutMs: number;
+  /** Gateway: longest silence between two chunks of a pod's response. Default 300 000. */
+  bodyIdleTimeoutMs?: number;
 }
 
 export interface RouterService {
@@ -64,6 +66,9 @@ export async function createRouterService(deps: {
   const gateway = new Gateway(router, {
     connectTimeoutMs: deps.options.connectTimeoutMs,
     upstreamTimeoutMs: deps.options.upstreamTimeoutMs,
+    ...(deps.options.bodyIdleTimeoutMs !== undefined
+      ? { bodyIdleTimeoutMs: deps.options.bodyIdleTimeoutMs }
+      : {}),
   });
   const app = createApp({
     router,
