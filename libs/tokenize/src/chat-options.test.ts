@@ -106,6 +106,19 @@ describe('chat and prompt options (vLLM request fields)', () => {
     ).toBe('T');
   });
 
+  it("keeps an empty tool_calls list, as vLLM does, for templates testing 'tool_calls' in message", () => {
+    const probe =
+      "{% for m in messages %}{{ m.role }}:{{ 'tool_calls' in m }}:{{ m.tool_calls | length if 'tool_calls' in m else '-' }};{% endfor %}";
+    const messages = [
+      { role: 'user', content: 'q' },
+      { role: 'assistant', content: 'a', tool_calls: [] },
+      { role: 'assistant', content: 'b', tool_calls: null },
+    ];
+    expect(qwen.renderChat(messages, { chatTemplate: probe })).toBe(
+      'user:false:-;assistant:true:0;assistant:false:-;',
+    );
+  });
+
   it('answers a request template that does not parse, or bad documents, with TokenizerError', () => {
     expect(() => qwen.renderChat(prefill, { chatTemplate: '{% for %}' })).toThrow(TokenizerError);
     expect(() => qwen.renderChat(prefill, { chatTemplate: '{% for %}' })).toThrow(

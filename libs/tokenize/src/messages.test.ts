@@ -63,7 +63,7 @@ describe('toConversation (vLLM parse_chat_messages)', () => {
     expect(tool).toEqual({ role: 'tool', content: 'x\ny', tool_call_id: 'a' });
   });
 
-  it('drops an empty tool_calls list and skips text parts without text', () => {
+  it('keeps an empty tool_calls list, drops a null one, and skips text parts without text', () => {
     const [m] = toConversation(
       [
         {
@@ -74,7 +74,9 @@ describe('toConversation (vLLM parse_chat_messages)', () => {
       ],
       'string',
     );
-    expect(m).toEqual({ role: 'assistant', content: 'no' });
+    expect(m).toEqual({ role: 'assistant', content: 'no', tool_calls: [] });
+    const [n] = toConversation([{ role: 'assistant', content: 'x', tool_calls: null }], 'string');
+    expect(n).toEqual({ role: 'assistant', content: 'x' });
   });
 });
 

@@ -45,7 +45,8 @@ export function toConversation(
       if (calls !== undefined && calls !== null) {
         if (!Array.isArray(calls))
           throw new TokenizerError(`messages[${i}].tool_calls must be an array`);
-        if (calls.length > 0) out.tool_calls = calls.map((c, j) => toolCall(c, i, j));
+        // Kept even when empty, as vLLM does: templates may test `'tool_calls' in message`.
+        out.tool_calls = calls.map((c, j) => toolCall(c, i, j));
       }
       if (typeof msg.reasoning === 'string') {
         out.reasoning = msg.reasoning;
