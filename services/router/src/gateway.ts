@@ -73,9 +73,11 @@ function isConnectFailure(err: unknown): boolean {
  * it fails (nothing of the request was sent) it tries the next fallback. Any
  * failure once a connection exists — a reset, a closed socket — answers 502:
  * the pod may be running the request, and running it twice is worse.
- * The response body streams through chunk by chunk; the first chunk marks the
- * request's first token and the end of the stream its end in the router's
- * in-flight accounting. A client that goes away aborts the upstream request.
+ * The response body streams through chunk by chunk. In the router's in-flight
+ * accounting the end of the body ends the request; its first token is the
+ * first chunk of a streamed answer, or, for a non-streamed one (whole at the
+ * end), the estimated end of its prefill. A client that goes away aborts the
+ * upstream request.
  */
 export class Gateway {
   private readonly agent: Agent;
@@ -105,6 +107,7 @@ export class Gateway {
     const headers = endToEnd(incoming.headers);
     // fetch would decompress the body but keep its content-encoding header: ask for it plain.
     headers.set('accept-encoding', 'identity');
+    if (!route.stream) this.router.prefillEndsLater(route);
     const pods = [route.decision.pod, ...route.decision.fallbacks];
     const failures: string[] = [];
     for (let i = 0; i < pods.length; i++) {
@@ -200,6 +203,7 @@ export class Gateway {
             controller.close();
             return;
           }
+          // Streamed: the first chunk follows the first token (non-streamed: see forward()).
           if (first) {
             first = false;
             router.firstToken(requestId);

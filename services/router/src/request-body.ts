@@ -13,6 +13,8 @@ export interface RouteRequest {
   candidates?: string[];
   lora?: string;
   cacheSalt?: string;
+  /** The OpenAI `stream` flag: the pod answers chunk by chunk from the first token on. */
+  stream?: boolean;
   /** `max_completion_tokens ?? max_tokens`: a bound on the output, not an estimate of it. */
   maxTokens?: number;
 }
@@ -140,6 +142,7 @@ export function parseRouteRequest(
     }
     req.candidates = b.candidates as string[];
   }
+  if (b.stream === true) req.stream = true;
   const lora = optString(b, 'lora');
   if (lora) req.lora = lora;
   const salt = optString(b, 'cache_salt');

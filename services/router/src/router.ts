@@ -79,6 +79,8 @@ export interface RouteResult {
   info: RequestInfo;
   /** The request's block keys (moved along on a retry). */
   keys: KeySeq;
+  /** The request asked for a streamed answer. */
+  stream: boolean;
   scores?: PodScore[];
 }
 
@@ -345,6 +347,7 @@ export class Router {
       partial,
       info,
       keys,
+      stream: req.stream === true,
       ...(decision.scores ? { scores: decision.scores } : {}),
     };
   }
@@ -397,16 +400,28 @@ export class Router {
     this.sent.mark(result.model, pod, result.keys, this.recordTtlMs(result.mode));
   }
 
+  /** Estimated prefill time of a request, at most the tracker's own bound. */
+  private prefillMs(info: RequestInfo): number {
+    const p = TTFT_DEFAULTS;
+    return Math.min(MAX_REQUEST_AGE_MS, info.uncachedTokens * p.prefillMsPerToken + p.stepMs);
+  }
+
+  /**
+   * A non-streamed answer comes whole at the end, so the gateway cannot see prefill end:
+   * the request stops counting as prefilling after its estimated prefill time.
+   */
+  prefillEndsLater(result: RouteResult): void {
+    const id = result.requestId;
+    setTimeout(() => this.tracker.firstToken(id), this.prefillMs(result.info)).unref();
+  }
+
   /**
    * Ends a pick-API request's accounting after its estimated prefill and generation time,
    * at most the tracker's own bound (a timer past 2^31 − 1 ms would fire at once).
    */
   private expireLater(id: string, info: RequestInfo): void {
     const p = TTFT_DEFAULTS;
-    const prefillMs = Math.min(
-      MAX_REQUEST_AGE_MS,
-      info.uncachedTokens * p.prefillMsPerToken + p.stepMs,
-    );
+    const prefillMs = this.prefillMs(info);
     const totalMs = Math.min(
       MAX_REQUEST_AGE_MS,
       prefillMs + (info.expectedOutputTokens ?? 0) * p.stepMs,
