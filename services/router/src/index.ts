@@ -17,4 +17,4 @@ export type { RouteRequest } from './request-body.js';
 export { Router } from './router.js';
 export type { RouteResult, RouterDeps, RouterOptions } from './router.js';
 export { createRouterService, loadTokenizers } from './service.js';
-export type { RouterService, RouterServiceOptions } from './service.js';
+export type { LoadedTokenizers, RouterService, RouterServiceOptions } from './service.js';

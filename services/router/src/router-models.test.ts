@@ -1,11 +1,15 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createBlockKeyer } from '@kvroute/block-keys';
 import type { Bus } from '@kvroute/runtime';
 import { createLogger, createMemoryBus, createRegistry, FakePublisher } from '@kvroute/runtime';
 import type { ModelTokenizer } from '@kvroute/tokenize';
+import { tinyTokenizerFiles } from '@kvroute/tokenize/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL_SETTINGS } from './config.js';
+import { DEFAULT_MODEL_SETTINGS, parseRouterConfig } from './config.js';
 import type { RouterFileConfig } from './config.js';
-import { createRouterService } from './service.js';
+import { createRouterService, loadTokenizers } from './service.js';
 import type { RouterService, RouterServiceOptions } from './service.js';
 import { TEST_OPTIONS } from './test-support/raw-pod.js';
 
@@ -87,4 +91,39 @@ describe('a model whose pods all went quiet', () => {
       expect((await route(svc, { model: 'other', token_ids: [1] })).status).toBe(404);
     });
   }
+});
+
+describe('the defaults tokenizer', () => {
+  it('tokenizes models without one of their own, those known only from heartbeats too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'kvroute-tok-'));
+    const files = tinyTokenizerFiles();
+    await writeFile(join(dir, 'tokenizer.json'), JSON.stringify(files.tokenizer));
+    await writeFile(join(dir, 'tokenizer_config.json'), JSON.stringify(files.config));
+    try {
+      const config = parseRouterConfig(
+        `defaults: { tokenizer: ${JSON.stringify(dir)} }\nmodels: { a: {}, b: {} }`,
+      );
+      const loaded = await loadTokenizers(config, createLogger('test', 'silent'));
+      expect(loaded.byModel.get('a')).toBeDefined();
+      expect(loaded.byModel.get('a')).toBe(loaded.byModel.get('b')); // one directory, loaded once
+      expect(loaded.fallback).toBe(loaded.byModel.get('a'));
+
+      const bus = createMemoryBus();
+      const svc = await createRouterService({
+        bus,
+        log: createLogger('test', 'silent'),
+        registry: createRegistry(),
+        config,
+        options: TEST_OPTIONS,
+      });
+      services.push(svc);
+      new FakePublisher(bus, 'x:1', 'llama').start().heartbeat();
+      await new Promise((r) => setTimeout(r, 20));
+      const r = await route(svc, { model: 'llama', prompt: 'hello world' });
+      expect(r.status).toBe(200);
+      expect(r.body.mode).toBe('tokens');
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
 });

@@ -56,6 +56,8 @@ export interface RouterDeps {
   options: RouterOptions;
   config: RouterFileConfig;
   tokenizers: ReadonlyMap<string, ModelTokenizer>;
+  /** For models with no entry in `tokenizers` (the config's `defaults.tokenizer`). */
+  defaultTokenizer?: ModelTokenizer;
   keyer: BlockKeyer;
   log: Logger;
   registry: Registry;
@@ -255,7 +257,10 @@ export class Router {
     }
     live = this.admitted(model, live);
     this.metrics.candidates.set({ model }, live.length);
-    const { ids, mode } = routeTokens(req, this.deps.tokenizers.get(model));
+    const { ids, mode } = routeTokens(
+      req,
+      this.deps.tokenizers.get(model) ?? this.deps.defaultTokenizer,
+    );
     const blockSize =
       live.find((p) => p.blockSize > 0)?.blockSize ?? this.settings(model).blockSize;
     const keys: KeySeq = this.deps.keyer.prefixKeys(

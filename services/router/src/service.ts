@@ -25,17 +25,32 @@ export interface RouterService {
   stop(): Promise<void>;
 }
 
-/** Loads each configured model's tokenizer (local files only). */
+export interface LoadedTokenizers {
+  /** Configured models with a tokenizer (their own, or inherited from `defaults`). */
+  byModel: Map<string, ModelTokenizer>;
+  /** `defaults.tokenizer`: for models without one of their own, those known only from heartbeats too. */
+  fallback?: ModelTokenizer;
+}
+
+/** Loads the configured tokenizers (local files only), each directory once. */
 export async function loadTokenizers(
   config: RouterFileConfig,
   log: Logger,
-): Promise<Map<string, ModelTokenizer>> {
-  const out = new Map<string, ModelTokenizer>();
-  for (const [model, s] of Object.entries(config.models)) {
-    if (!s.tokenizer) continue;
-    out.set(model, await loadModelTokenizer(s.tokenizer, { model }));
-    log.info({ model, dir: s.tokenizer }, 'loaded tokenizer');
-  }
+): Promise<LoadedTokenizers> {
+  const byDir = new Map<string, ModelTokenizer>();
+  const load = async (dir: string, model: string): Promise<ModelTokenizer> => {
+    let tok = byDir.get(dir);
+    if (!tok) {
+      tok = await loadModelTokenizer(dir, { model });
+      byDir.set(dir, tok);
+      log.info({ model, dir }, 'loaded tokenizer');
+    }
+    return tok;
+  };
+  const out: LoadedTokenizers = { byModel: new Map() };
+  if (config.defaults.tokenizer) out.fallback = await load(config.defaults.tokenizer, '*');
+  for (const [model, s] of Object.entries(config.models))
+    if (s.tokenizer) out.byModel.set(model, await load(s.tokenizer, model));
   return out;
 }
 
@@ -50,14 +65,18 @@ export async function createRouterService(deps: {
   log: Logger;
   registry: Registry;
   keyer?: BlockKeyer;
+  /** Tokenizers by model, instead of loading the config's (`defaults.tokenizer` is then unused). */
   tokenizers?: Map<string, ModelTokenizer>;
 }): Promise<RouterService> {
-  const tokenizers = deps.tokenizers ?? (await loadTokenizers(deps.config, deps.log));
+  const loaded: LoadedTokenizers = deps.tokenizers
+    ? { byModel: deps.tokenizers }
+    : await loadTokenizers(deps.config, deps.log);
   const router = new Router({
     bus: deps.bus,
     options: deps.options,
     config: deps.config,
-    tokenizers,
+    tokenizers: loaded.byModel,
+    ...(loaded.fallback ? { defaultTokenizer: loaded.fallback } : {}),
     keyer: deps.keyer ?? createBlockKeyer(),
     log: deps.log,
     registry: deps.registry,
