@@ -63,6 +63,9 @@ function parseLookup(raw: unknown): LookupBody {
   }
   for (const f of ['lora', 'cache_salt'] as const) {
     if (b[f] !== undefined && typeof b[f] !== 'string') bad(400, `\`${f}\` must be a string`);
+    // Block keys refuse a NUL in an identity (it would alias another one).
+    if (typeof b[f] === 'string' && b[f].includes('\0'))
+      bad(400, `\`${f}\` must not contain a NUL character`);
   }
   return b as unknown as LookupBody;
 }

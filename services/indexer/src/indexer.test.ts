@@ -383,6 +383,8 @@ describe('indexer HTTP API', () => {
       [{ model: MODEL }, 400, /exactly one of/],
       [{ token_ids: [1] }, 400, /model/],
       [{ model: MODEL, keys: ['xyz'] }, 400, /hex/],
+      [{ model: MODEL, token_ids: [1], lora: 'a\0b' }, 400, /`lora` must not contain a NUL/],
+      [{ model: MODEL, token_ids: [1], cache_salt: '\0' }, 400, /`cache_salt` must not/],
       ['{not json', 400, /not valid JSON/],
       [{ model: MODEL, token_ids: Array.from({ length: 3000 }, () => 1) }, 413, /over 4096 bytes/],
     ];
