@@ -82,6 +82,13 @@ export const routerSettings = {
     default: 3000,
     min: 10,
   }),
+  routeMaxTokens: setting.int({
+    flag: 'route-max-tokens',
+    env: 'KVROUTE_ROUTE_MAX_TOKENS',
+    help: 'leading tokens of a request routed on (text is cut at 4 characters a token first)',
+    default: 131_072,
+    min: 256,
+  }),
   bodyIdleTimeout: setting.duration({
     flag: 'body-idle-timeout',
     env: 'KVROUTE_BODY_IDLE_TIMEOUT',

@@ -58,6 +58,7 @@ export function routerMain(argv: string[]): Promise<number> {
           connectTimeoutMs: config.connectTimeout,
           upstreamTimeoutMs: config.upstreamTimeout,
           bodyIdleTimeoutMs: config.bodyIdleTimeout,
+          routeMaxTokens: config.routeMaxTokens,
           ejectionTimeMs: config.ejectionTime,
           maxEjectionTimeMs: config.maxEjectionTime,
         },

@@ -26,6 +26,8 @@ import type { RouteRequest } from './request-body.js';
 import { routeTokens } from './route-tokens.js';
 import { SentRecord } from './sent-record.js';
 
+export const DEFAULT_ROUTE_MAX_TOKENS = 131_072;
+
 /** A request never reported finished leaves the in-flight accounting after this long. */
 const MAX_REQUEST_AGE_MS = 600_000;
 
@@ -47,6 +49,11 @@ export interface RouterOptions {
   ejectionTimeMs?: number;
   /** Longest ejection. Default 60 000. */
   maxEjectionTimeMs?: number;
+  /**
+   * Leading tokens of a request used for routing (text is cut to 4 characters per token before
+   * tokenizing). Bounds the tokenizer's time on the event loop. Default 131 072.
+   */
+  routeMaxTokens?: number;
   seed?: number;
 }
 
@@ -257,9 +264,10 @@ export class Router {
     }
     live = this.admitted(model, live);
     this.metrics.candidates.set({ model }, live.length);
-    const { ids, mode } = routeTokens(
+    const { ids, mode, promptTokens } = routeTokens(
       req,
       this.deps.tokenizers.get(model) ?? this.deps.defaultTokenizer,
+      this.deps.options.routeMaxTokens ?? DEFAULT_ROUTE_MAX_TOKENS,
     );
     const blockSize =
       live.find((p) => p.blockSize > 0)?.blockSize ?? this.settings(model).blockSize;
@@ -304,7 +312,7 @@ export class Router {
       {
         model,
         blockSize,
-        promptTokens: ids.length,
+        promptTokens,
         totalBlocks,
         matches,
         keys,
@@ -323,8 +331,8 @@ export class Router {
     const cachedBlocks = Math.max(matchedBlocks, approximateBlocks, chosen?.speculative ?? 0);
     const requestId = randomUUID();
     const info: RequestInfo = {
-      promptTokens: ids.length,
-      uncachedTokens: Math.max(1, ids.length - Math.min(totalBlocks, cachedBlocks) * blockSize),
+      promptTokens,
+      uncachedTokens: Math.max(1, promptTokens - Math.min(totalBlocks, cachedBlocks) * blockSize),
       expectedOutputTokens,
     };
     this.tracker.requestStarted(decision.pod, requestId, info);
@@ -345,7 +353,7 @@ export class Router {
       requestId,
       model,
       mode,
-      promptTokens: ids.length,
+      promptTokens,
       totalBlocks,
       matchedBlocks,
       approximateBlocks,
