@@ -1,4 +1,4 @@
-import type { ChatMessage } from '@kvroute/tokenize';
+import type { ChatMessage, ChatOptions } from '@kvroute/tokenize';
 import { RouteError } from './errors.js';
 
 /** What the router needs from a pick request or an OpenAI request body. */
@@ -8,8 +8,16 @@ export interface RouteRequest {
   /** /v1/completions prompt (the first one when a batch is given). */
   prompt?: string | readonly number[];
   messages?: readonly ChatMessage[];
-  tools?: unknown;
-  chatTemplateKwargs?: Record<string, unknown>;
+  /**
+   * Chats: what vLLM reads from the request to render and tokenize it — `tools`,
+   * `chat_template_kwargs`, `add_generation_prompt`, `continue_final_message`, `documents`,
+   * `chat_template`, `add_special_tokens` (default false for chats).
+   */
+  chatOptions?: ChatOptions;
+  /** Completions: vLLM's `add_special_tokens` (default true). */
+  addSpecialTokens?: boolean;
+  /** vLLM's `truncate_prompt_tokens` (≥ 1): the engine keeps only the last N prompt tokens. */
+  truncatePromptTokens?: number;
   candidates?: string[];
   lora?: string;
   cacheSalt?: string;
@@ -66,6 +74,41 @@ function optString(b: Record<string, unknown>, f: string): string | undefined {
   if (v === undefined || v === null) return undefined;
   if (typeof v !== 'string') throw new RouteError(400, `\`${f}\` must be a string`);
   return v;
+}
+
+function optBool(b: Record<string, unknown>, f: string): boolean | undefined {
+  const v = b[f];
+  if (v === undefined || v === null) return undefined;
+  if (typeof v !== 'boolean') throw new RouteError(400, `\`${f}\` must be true or false`);
+  return v;
+}
+
+/** The chat fields vLLM renders and tokenizes with (names as in ChatOptions). */
+function chatOptions(b: Record<string, unknown>): ChatOptions {
+  const o: ChatOptions = {};
+  if (b.tools !== undefined && b.tools !== null) o.tools = b.tools;
+  const kwargs = b.chat_template_kwargs;
+  if (kwargs !== undefined && kwargs !== null) {
+    if (typeof kwargs !== 'object' || Array.isArray(kwargs))
+      throw new RouteError(400, '`chat_template_kwargs` must be an object');
+    o.chatTemplateKwargs = kwargs as Record<string, unknown>;
+  }
+  const flags = [
+    ['add_generation_prompt', 'addGenerationPrompt'],
+    ['continue_final_message', 'continueFinalMessage'],
+    ['add_special_tokens', 'addSpecialTokens'],
+  ] as const;
+  for (const [field, key] of flags) {
+    const v = optBool(b, field);
+    if (v !== undefined) o[key] = v;
+  }
+  if (b.documents !== undefined && b.documents !== null) {
+    if (!Array.isArray(b.documents)) throw new RouteError(400, '`documents` must be an array');
+    o.documents = b.documents as unknown[];
+  }
+  const template = optString(b, 'chat_template');
+  if (template !== undefined) o.chatTemplate = template;
+  return o;
 }
 
 function prompt(v: unknown): string | readonly number[] {
@@ -126,12 +169,18 @@ export function parseRouteRequest(
       }
     });
     req.messages = b.messages as ChatMessage[];
-    if (b.tools !== undefined) req.tools = b.tools;
-    if (b.chat_template_kwargs !== undefined) {
-      if (typeof b.chat_template_kwargs !== 'object' || b.chat_template_kwargs === null)
-        throw new RouteError(400, '`chat_template_kwargs` must be an object');
-      req.chatTemplateKwargs = b.chat_template_kwargs as Record<string, unknown>;
-    }
+    req.chatOptions = chatOptions(b);
+  }
+  if (field === 'prompt') {
+    const add = optBool(b, 'add_special_tokens');
+    if (add !== undefined) req.addSpecialTokens = add;
+  }
+  const truncate = b.truncate_prompt_tokens;
+  if (truncate !== undefined && truncate !== null) {
+    // vLLM takes -1 as "the model's max length", which the router does not know: not applied.
+    if (typeof truncate !== 'number' || !Number.isInteger(truncate) || truncate < -1)
+      throw new RouteError(400, '`truncate_prompt_tokens` must be an integer ≥ -1');
+    if (truncate >= 1) req.truncatePromptTokens = truncate;
   }
   if (b.candidates !== undefined) {
     if (

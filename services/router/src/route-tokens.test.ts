@@ -53,6 +53,20 @@ describe('the prefix a request is routed on', () => {
   });
 });
 
+describe('truncate_prompt_tokens on a text over the routing cap', () => {
+  it('gives the last N tokens exactly from a tail window, or routes the tail approximately', () => {
+    const text = words(20_000);
+    const full = tok.encodePrompt(text);
+    const r = routeTokens({ model: 'm', prompt: text, truncatePromptTokens: 300 }, tok, 1000);
+    expect(r).toMatchObject({ mode: 'tokens', promptTokens: 300 });
+    expect(Array.from(r.ids)).toEqual(Array.from(full.subarray(full.length - 300)));
+    // N this large needs more text than the cap allows: routed on the tail, approximately
+    const big = routeTokens({ model: 'm', prompt: text, truncatePromptTokens: 900 }, tok, 1000);
+    expect(big.mode).toBe('approximate');
+    expect(big.ids.length).toBe(900);
+  });
+});
+
 const services: RouterService[] = [];
 afterEach(async () => {
   for (const s of services.splice(0)) await s.stop();

@@ -28,6 +28,14 @@ const WORD_LOOKBACK = 4096;
  * nothing else near the cut differs from the whole text's tokens when the cut is before whitespace.
  */
 const CUT_TAIL_TOKENS = 16;
+/**
+ * `truncate_prompt_tokens` N on a text too long to tokenize whole: a tail window of this many
+ * characters per token, started at a word, is tokenized instead; it gives the last N tokens
+ * exactly when it holds N of them (plus any prefix the post-processor adds).
+ */
+const TAIL_CHARS_PER_TOKEN = 8;
+
+const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d;
 
 /**
  * Where to cut `text` to at most `maxChars`: before a whitespace character, so the last word
@@ -37,8 +45,7 @@ const CUT_TAIL_TOKENS = 16;
  */
 function cutAt(text: string, maxChars: number): number {
   for (let i = maxChars; i > maxChars - WORD_LOOKBACK && i > 0; i--) {
-    const c = text.charCodeAt(i);
-    if (c === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d) return i;
+    if (isSpace(text.charCodeAt(i))) return i;
   }
   const lo = text.charCodeAt(maxChars);
   return lo >= 0xdc00 && lo <= 0xdfff ? maxChars - 1 : maxChars;
@@ -65,6 +72,38 @@ function encodeCapped(
   };
 }
 
+/**
+ * The last `keepLast` tokens of `text` (vLLM's `truncate_prompt_tokens`), then at most
+ * `maxTokens` of them. Exact, tokenizing at most ~`maxTokens` · 4 characters; when that cannot
+ * be exact (N too large for a bounded tail window), the tail is routed in approximate mode.
+ */
+function encodeLast(
+  text: string,
+  keepLast: number,
+  maxTokens: number,
+  encode: (text: string) => Uint32Array,
+): RouteTokens {
+  const maxChars = maxTokens * CHARS_PER_TOKEN;
+  const last = (ids: Uint32Array): RouteTokens => {
+    const kept = ids.subarray(Math.max(0, ids.length - keepLast));
+    return { ids: kept.subarray(0, maxTokens), mode: 'tokens', promptTokens: kept.length };
+  };
+  if (text.length <= maxChars) return last(encode(text));
+  const window = keepLast * TAIL_CHARS_PER_TOKEN;
+  if (window <= maxChars) {
+    // Start at the last whitespace before a word, as a pre-tokenizer splits there.
+    let start = text.length - window;
+    while (
+      start < text.length - 1 &&
+      !(isSpace(text.charCodeAt(start)) && !isSpace(text.charCodeAt(start + 1)))
+    )
+      start++;
+    const ids = encode(text.slice(start));
+    if (ids.length >= keepLast + CUT_TAIL_TOKENS) return last(ids);
+  }
+  return approximate(text.slice(-keepLast * APPROX_CHARS_PER_TOKEN), maxTokens);
+}
+
 function approximate(text: string, maxTokens: number): RouteTokens {
   // Pseudo-tokens are fixed 4-unit chunks: a prefix of the text gives exactly a prefix of them.
   const ids = approximateTokens(text.slice(0, maxTokens * APPROX_CHARS_PER_TOKEN));
@@ -75,7 +114,13 @@ function approximate(text: string, maxTokens: number): RouteTokens {
   };
 }
 
-function capIds(ids: ArrayLike<number>, maxTokens: number): RouteTokens {
+function capIds(all: ArrayLike<number>, maxTokens: number, keepLast?: number): RouteTokens {
+  const ids =
+    keepLast === undefined || all.length <= keepLast
+      ? all
+      : all instanceof Uint32Array
+        ? all.subarray(all.length - keepLast)
+        : (Array.prototype.slice.call(all, all.length - keepLast) as number[]);
   const kept =
     ids.length <= maxTokens
       ? ids
@@ -96,26 +141,36 @@ export function routeTokens(
   tok: ModelTokenizer | undefined,
   maxTokens: number,
 ): RouteTokens {
-  if (req.tokenIds) return capIds(req.tokenIds, maxTokens);
+  const keepLast = req.truncatePromptTokens;
+  const fromText = (text: string, encode: (t: string) => Uint32Array): RouteTokens =>
+    keepLast === undefined
+      ? encodeCapped(text, maxTokens, encode)
+      : encodeLast(text, keepLast, maxTokens, encode);
+  const approxText = (text: string): RouteTokens =>
+    approximate(
+      keepLast === undefined ? text : text.slice(-keepLast * APPROX_CHARS_PER_TOKEN),
+      maxTokens,
+    );
+  if (req.tokenIds) return capIds(req.tokenIds, maxTokens, keepLast);
   try {
     if (req.prompt !== undefined) {
-      if (typeof req.prompt !== 'string') return capIds(req.prompt, maxTokens);
-      if (!tok) return approximate(req.prompt, maxTokens);
-      return encodeCapped(req.prompt, maxTokens, (t) => tok.encodePrompt(t));
+      if (typeof req.prompt !== 'string') return capIds(req.prompt, maxTokens, keepLast);
+      if (!tok) return approxText(req.prompt);
+      const addSpecialTokens = req.addSpecialTokens ?? true;
+      return fromText(req.prompt, (t) => tok.encodePrompt(t, { addSpecialTokens }));
     }
     const messages = req.messages ?? [];
-    if (!tok) return approximate(canonicalChatText(messages), maxTokens);
-    const options = {
-      ...(req.tools !== undefined ? { tools: req.tools } : {}),
-      ...(req.chatTemplateKwargs ? { chatTemplateKwargs: req.chatTemplateKwargs } : {}),
-    };
-    // encodeChat is the rendered text tokenized without special tokens: render once, cut, encode.
-    return encodeCapped(tok.renderChat(messages, options), maxTokens, (t) =>
-      tok.encodePrompt(t, { addSpecialTokens: false }),
+    if (!tok) return approxText(canonicalChatText(messages));
+    const options = req.chatOptions ?? {};
+    // encodeChat is the rendered text tokenized as a prompt without special tokens (unless
+    // asked): render once, then cut or truncate the text before encoding it.
+    const addSpecialTokens = options.addSpecialTokens ?? false;
+    return fromText(tok.renderChat(messages, options), (t) =>
+      tok.encodePrompt(t, { addSpecialTokens }),
     );
   } catch (e) {
     if (e instanceof TokenizerError && e.code === 'media' && req.messages)
-      return approximate(canonicalChatText(req.messages), maxTokens);
+      return approxText(canonicalChatText(req.messages));
     if (e instanceof TokenizerError) throw new RouteError(400, e.message);
     throw e;
   }
