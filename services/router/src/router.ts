@@ -1,21 +1,12 @@
 import { randomUUID } from 'node:crypto';
-import type { BlockKeyer, KeySeq } from '@kvroute/block-keys';
+import type { KeySeq } from '@kvroute/block-keys';
 import { decodeHeartbeat, subjects } from '@kvroute/protocol';
-import type {
-  Decision,
-  LoadTracker,
-  MatchDepth,
-  Policy,
-  PodScore,
-  PodState,
-  RequestInfo,
-} from '@kvroute/routing';
+import type { LoadTracker, MatchDepth, Policy, PodState, RequestInfo } from '@kvroute/routing';
 import { createLoadTracker, createPolicy, TTFT_DEFAULTS } from '@kvroute/routing';
-import type { Bus, BusSubscription, Logger, Registry } from '@kvroute/runtime';
+import type { BusSubscription } from '@kvroute/runtime';
 import { rateLimited } from '@kvroute/runtime';
 import { IndexReplica } from '@kvroute/runtime/replica';
-import type { ModelTokenizer } from '@kvroute/tokenize';
-import type { ModelSettings, RouterFileConfig } from './config.js';
+import type { ModelSettings } from './config.js';
 import { checkStaticPods } from './config.js';
 import { RouteError } from './errors.js';
 import type { RouterMetrics } from './metrics.js';
@@ -23,75 +14,18 @@ import { routerMetrics } from './metrics.js';
 import { PodHealth } from './pod-health.js';
 import { RemoteIndex } from './remote-index.js';
 import type { RouteRequest } from './request-body.js';
+import { DEFAULT_ROUTE_MAX_TOKENS } from './router-types.js';
+import type { RouteResult, RouterDeps } from './router-types.js';
 import { routeTokens } from './route-tokens.js';
 import { SentRecord } from './sent-record.js';
 
-export const DEFAULT_ROUTE_MAX_TOKENS = 131_072;
+export type { RouteResult, RouterDeps, RouterOptions } from './router-types.js';
 
 /** A request never reported finished leaves the in-flight accounting after this long. */
 const MAX_REQUEST_AGE_MS = 600_000;
 
 /** Bound on remembered model names (a fleet has a handful; a misconfigured one must not grow it). */
 const MAX_SEEN_MODELS = 10_000;
-
-export interface RouterOptions {
-  index: 'embedded' | 'remote';
-  podTimeoutMs: number;
-  lookupTimeoutMs: number;
-  speculativeTtlMs: number;
-  memoryBudgetBytes: number;
-  /**
-   * How long the router remembers where it sent a prompt when nothing else tells where it is
-   * cached: approximate mode, and static pods without an index. Default 600 000.
-   */
-  approximateTtlMs?: number;
-  /** A pod that refuses a connection gets no request for this long, doubling per failure (0: off). Default 2000. */
-  ejectionTimeMs?: number;
-  /** Longest ejection. Default 60 000. */
-  maxEjectionTimeMs?: number;
-  /**
-   * Leading tokens of a request used for routing (text is cut to 4 characters per token before
-   * tokenizing). Bounds the tokenizer's time on the event loop. Default 131 072.
-   */
-  routeMaxTokens?: number;
-  seed?: number;
-}
-
-export interface RouterDeps {
-  /** Null when routing among static pods only (no publishers, no index stream). */
-  bus: Bus | null;
-  options: RouterOptions;
-  config: RouterFileConfig;
-  tokenizers: ReadonlyMap<string, ModelTokenizer>;
-  /** For models with no entry in `tokenizers` (the config's `defaults.tokenizer`). */
-  defaultTokenizer?: ModelTokenizer;
-  keyer: BlockKeyer;
-  log: Logger;
-  registry: Registry;
-  now?: () => number;
-}
-
-export interface RouteResult {
-  decision: Decision;
-  requestId: string;
-  model: string;
-  mode: 'tokens' | 'approximate';
-  promptTokens: number;
-  totalBlocks: number;
-  /** Blocks the index confirms for the chosen pod (speculative entries excluded). */
-  matchedBlocks: number;
-  /** Approximate mode: leading blocks the router's own record assigns to the chosen pod. */
-  approximateBlocks: number;
-  /** Remote mode: shards that could not answer in time (the answer is partial). */
-  partial: boolean;
-  /** What the in-flight accounting holds for this request (moved along on a retry). */
-  info: RequestInfo;
-  /** The request's block keys (moved along on a retry). */
-  keys: KeySeq;
-  /** The request asked for a streamed answer. */
-  stream: boolean;
-  scores?: PodScore[];
-}
 
 /**
  * The routing core shared by the pick API and the gateway: tokens → block keys
