@@ -39,8 +39,13 @@ export class Router {
   private readonly remote: RemoteIndex | null;
   /** Connect failures reported by the gateway: ejected pods are no candidates for a while. */
   readonly health: PodHealth;
-  /** Where this router sent which prefix (speculative entries, approximate-mode records). */
+  /**
+   * Where this router sent which prefix: approximate-mode records, and speculative entries
+   * when there is no embedded replica (whose own index holds them otherwise).
+   */
   private readonly sent: SentRecord;
+  /** Pods whose speculative entries in the replica are ignored until then (a connect failure). */
+  private readonly distrust = new Map<string, number>();
   private readonly policies = new Map<string, Policy>();
   /**
    * Models ever heard of in heartbeats: once all their pods go quiet they answer 503 (no live
@@ -215,9 +220,12 @@ export class Router {
 
     const matches = new Map<string, MatchDepth>();
     let partial = false;
-    if (mode === 'tokens' && this.replica) {
-      for (const m of this.replica.lookup(model, keys, candidates).matches)
-        matches.set(m.pod, { gpu: m.gpu, total: m.total, speculative: m.total });
+    const inReplica = mode === 'tokens' && this.replica !== null;
+    if (inReplica) {
+      for (const m of this.replica!.lookup(model, keys, candidates, true).matches) {
+        const speculative = this.distrusted(m.pod) ? m.total : m.speculative;
+        matches.set(m.pod, { gpu: m.gpu, total: m.total, speculative });
+      }
     } else if (mode === 'tokens' && this.remote) {
       const r = await this.remote.lookup(model, keys, candidates);
       if (r.timedOut.length > 0)
@@ -230,11 +238,13 @@ export class Router {
         matches.set(pod, { gpu: m.gpu, total: m.total, speculative: m.total });
     }
     // Confirmed blocks plus where this router sent the prefix: the longer run counts.
-    for (const m of this.sent.lookup(model, keys, candidates)) {
-      if (m.speculative === 0) continue;
-      const prev = matches.get(m.pod) ?? { gpu: 0, total: 0, speculative: 0 };
-      if (m.speculative > prev.speculative)
-        matches.set(m.pod, { ...prev, speculative: m.speculative });
+    if (!inReplica) {
+      for (const m of this.sent.lookup(model, keys, candidates)) {
+        if (m.speculative === 0) continue;
+        const prev = matches.get(m.pod) ?? { gpu: 0, total: 0, speculative: 0 };
+        if (m.speculative > prev.speculative)
+          matches.set(m.pod, { ...prev, speculative: m.speculative });
+      }
     }
 
     // max_tokens bounds the output; most answers stop well before it (and clients send huge ones).
@@ -261,7 +271,7 @@ export class Router {
       mode === 'approximate' ? Math.min(totalBlocks, chosen?.speculative ?? 0) : 0;
 
     // The chosen pod will hold this prefix in a moment; say so before its events arrive.
-    this.sent.mark(model, decision.pod, keys, this.recordTtlMs(mode));
+    this.mark(model, decision.pod, keys, mode);
     const cachedBlocks = Math.max(matchedBlocks, approximateBlocks, chosen?.speculative ?? 0);
     const requestId = randomUUID();
     const info: RequestInfo = {
@@ -327,6 +337,29 @@ export class Router {
   unreachable(result: RouteResult, pod: string): void {
     if (this.health.failed(pod) > 0) this.metrics.ejections.inc({ pod });
     this.sent.forget(result.model, pod);
+    // The replica's index has no per-pod removal of speculative entries: ignore them until the
+    // last one made before now has expired.
+    if (this.replica) this.distrust.set(pod, this.now() + this.deps.options.speculativeTtlMs);
+  }
+
+  /** Whether the pod's speculative entries in the replica predate a connect failure. */
+  private distrusted(pod: string): boolean {
+    const until = this.distrust.get(pod);
+    if (until === undefined) return false;
+    if (this.now() < until) return true;
+    this.distrust.delete(pod);
+    return false;
+  }
+
+  /**
+   * Marks `keys` as about to be cached on `pod`: in the embedded replica's index when it has
+   * one (keys the pod already holds cost nothing there), else in the router's own record.
+   */
+  private mark(model: string, pod: string, keys: KeySeq, mode: 'tokens' | 'approximate'): void {
+    const ttl = this.recordTtlMs(mode);
+    if (mode === 'approximate' || !this.replica) this.sent.mark(model, pod, keys, ttl);
+    else if (ttl > 0 && keys.length > 0)
+      this.replica.model(model)?.index.addSpeculative(pod, keys, ttl);
   }
 
   /** The gateway is connecting to `pod` (for an ejected pod, its one half-open probe). */
@@ -344,7 +377,7 @@ export class Router {
     this.tracker.requestFinished(result.requestId);
     const info = { ...result.info, uncachedTokens: result.info.promptTokens };
     this.tracker.requestStarted(pod, result.requestId, info);
-    this.sent.mark(result.model, pod, result.keys, this.recordTtlMs(result.mode));
+    this.mark(result.model, pod, result.keys, result.mode);
   }
 
   /** Estimated prefill time of a request, at most the tracker's own bound. */

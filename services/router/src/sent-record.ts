@@ -9,8 +9,10 @@ import { createPrefixIndex } from '@kvroute/prefix-index';
  * else ever will). Approximate pseudo-token keys and engine-token keys share
  * it: they are chains from different token spaces and never collide.
  *
- * Kept apart from the embedded replica's index so a pod's entries can be
- * dropped when it turns out unreachable without touching what its events said.
+ * Used for approximate mode always, and for speculative entries when there is
+ * no embedded replica (whose index holds them itself, skipping keys a pod
+ * already has). A pod's entries can be dropped here when it turns out
+ * unreachable.
  */
 export class SentRecord {
   private readonly byModel = new Map<string, PrefixIndex>();
