@@ -36,6 +36,19 @@ describe('route request bodies', () => {
   it('name what is wrong', () => {
     expect(fail(() => parseRouteRequest(null, 'route'))).toMatch(/400 body must be a JSON object/);
     expect(fail(() => parseRouteRequest({ token_ids: [1] }, 'route'))).toMatch(/400 `model`/);
+    // NUL would alias another key-space identity; a lone surrogate has no subject token.
+    expect(fail(() => parseRouteRequest({ model: 'm\0', token_ids: [1] }, 'route'))).toMatch(
+      /400 `model` must not contain a NUL/,
+    );
+    expect(fail(() => parseRouteRequest({ model: 'm\ud800', token_ids: [1] }, 'route'))).toMatch(
+      /400 `model` is not well-formed/,
+    );
+    expect(
+      fail(() => parseRouteRequest({ model: 'm', token_ids: [1], lora: 'a\0b' }, 'route')),
+    ).toMatch(/400 `lora` must not contain a NUL/);
+    expect(
+      fail(() => parseRouteRequest({ model: 'm', token_ids: [1], cache_salt: '\0' }, 'route')),
+    ).toMatch(/400 `cache_salt` must not contain a NUL/);
     expect(fail(() => parseRouteRequest({ model: 'm' }, 'route'))).toMatch(
       /400 the request has no tokens/,
     );

@@ -76,6 +76,13 @@ function optString(b: Record<string, unknown>, f: string): string | undefined {
   return v;
 }
 
+/** Names that feed block keys and NATS subjects: no NUL (it would alias another identity), no lone surrogate. */
+function checkIdentity(f: string, v: string): string {
+  if (v.includes('\0')) throw new RouteError(400, `\`${f}\` must not contain a NUL character`);
+  if (/\p{Cs}/u.test(v)) throw new RouteError(400, `\`${f}\` is not well-formed Unicode`);
+  return v;
+}
+
 function optBool(b: Record<string, unknown>, f: string): boolean | undefined {
   const v = b[f];
   if (v === undefined || v === null) return undefined;
@@ -137,7 +144,7 @@ export function parseRouteRequest(
     if (k !== 'token_ids' && k !== 'prompt') checkNesting(v, k);
   if (typeof b.model !== 'string' || b.model === '')
     throw new RouteError(400, '`model` must be a non-empty string');
-  const req: RouteRequest = { model: b.model };
+  const req: RouteRequest = { model: checkIdentity('model', b.model) };
   const given = ['token_ids', 'prompt', 'messages'].filter((f) => b[f] !== undefined);
   const allowed =
     kind === 'route'
@@ -193,9 +200,9 @@ export function parseRouteRequest(
   }
   if (b.stream === true) req.stream = true;
   const lora = optString(b, 'lora');
-  if (lora) req.lora = lora;
+  if (lora) req.lora = checkIdentity('lora', lora);
   const salt = optString(b, 'cache_salt');
-  if (salt) req.cacheSalt = salt;
+  if (salt) req.cacheSalt = checkIdentity('cache_salt', salt);
   const maxTokens = b.max_completion_tokens ?? b.max_tokens;
   if (maxTokens !== undefined && maxTokens !== null) {
     if (typeof maxTokens !== 'number' || !Number.isInteger(maxTokens) || maxTokens < 0)
