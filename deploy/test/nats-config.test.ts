@@ -11,7 +11,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDebianPackages } from './helpers/debian.js';
 import { ensureKubectl, kustomizeBuild } from './helpers/kubectl.js';
-import { freePort, waitForPort } from './helpers/net.js';
+import { freePort, waitForPort } from '@kvroute/runtime';
 import { deployDir } from './helpers/paths.js';
 
 // The NATS configuration the production overlay renders (auth, per-role

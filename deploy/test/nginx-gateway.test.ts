@@ -15,7 +15,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureDebianPackages } from './helpers/debian.js';
-import { freePort, waitForPort } from './helpers/net.js';
+import { freePort, waitForPort } from '@kvroute/runtime';
 import { deployDir } from './helpers/paths.js';
 
 // The nginx example of deploy/gateway/nginx, run for real: Debian's nginx with

@@ -30,7 +30,7 @@ export type { Logger } from './log.js';
 export { Counter, createRegistry, Gauge, Histogram, LATENCY_BUCKETS, Registry } from './metrics.js';
 export { connectNats, natsConnectionOptions, natsSettings } from './nats.js';
 export type { ConnectNatsOptions, NatsHandle, NatsSettings } from './nats.js';
-export { freePort, startNatsServer } from './nats-server.js';
+export { freePort, startNatsServer, waitForPort } from './nats-server.js';
 export type { NatsServer } from './nats-server.js';
 export { FakePublisher } from './fake-publisher.js';
 export { logLevelSetting, serviceMain } from './service-main.js';

@@ -55,11 +55,19 @@ export function freePort(): Promise<number> {
   });
 }
 
-async function waitForPort(port: number, proc: ChildProcess, timeoutMs = 10_000): Promise<void> {
+/**
+ * Resolves once something accepts connections on 127.0.0.1:`port`; rejects after `timeoutMs`, or
+ * at once when `proc` (the process expected to listen) has exited.
+ */
+export async function waitForPort(
+  port: number,
+  { proc, timeoutMs = 10_000 }: { proc?: ChildProcess; timeoutMs?: number } = {},
+): Promise<void> {
   const { connect } = await import('node:net');
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
-    if (proc.exitCode !== null) throw new Error(`nats-server exited with code ${proc.exitCode}`);
+    if (proc && proc.exitCode !== null)
+      throw new Error(`process exited with code ${proc.exitCode}`);
     const ok = await new Promise<boolean>((resolve) => {
       const s = connect(port, '127.0.0.1');
       s.once('connect', () => {
@@ -69,9 +77,9 @@ async function waitForPort(port: number, proc: ChildProcess, timeoutMs = 10_000)
       s.once('error', () => resolve(false));
     });
     if (ok) return;
-    await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 25));
   }
-  throw new Error(`nats-server did not listen on ${port}`);
+  throw new Error(`nothing listens on 127.0.0.1:${port}`);
 }
 
 export async function startNatsServer(extraArgs: string[] = []): Promise<NatsServer> {
@@ -87,7 +95,7 @@ export async function startNatsServer(extraArgs: string[] = []): Promise<NatsSer
         stdio: 'ignore',
       },
     );
-    await waitForPort(port, proc);
+    await waitForPort(port, { proc });
   };
   await launch();
   const kill = (signal: NodeJS.Signals) =>
