@@ -23,7 +23,7 @@ export function throughput(fn: () => void, opsPerCall = 1, ms = 600, rounds = 7)
   // Warm up as long as we measure (capped): V8 needs a second or two to reach
   // its final tier on branchy code, and a short warm-up measures the
   // interpreter. Also learn how many calls fit in ~1 ms so the clock is read rarely.
-  const warmEnd = performance.now() + Math.min(1500, Math.max(ms / 3, Math.min(ms, 1500)));
+  const warmEnd = performance.now() + Math.min(ms, 1500);
   let warmCalls = 0;
   const w0 = performance.now();
   while (performance.now() < warmEnd) {

@@ -1,5 +1,5 @@
 import type { Bench, BenchReport } from '@kvroute/bench-kit';
-import { latencies, memoryBytes, percentile } from '@kvroute/bench-kit';
+import { latencies, median, memoryBytes, percentile } from '@kvroute/bench-kit';
 import { LRUCache } from 'lru-cache';
 import { availableParallelism, loadavg } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -103,14 +103,9 @@ export const benchIndex: Bench = async ({ quick }) => {
       s.l128k.push(lookupLatency(s.b, s.sb.prompt, quick ? 10 : 150).p50);
     }
   }
-  const mid = (xs: number[]) =>
-    percentile(
-      [...xs].sort((x, y) => x - y),
-      50,
-    );
   for (const [i, layout] of LAYOUTS.entries()) {
     const s = scenarios[i]!;
-    const [la, lb] = [{ p50: mid(s.l8k), p99: mid(s.l8k99) }, { p50: mid(s.l128k) }];
+    const [la, lb] = [{ p50: median(s.l8k), p99: median(s.l8k99) }, { p50: median(s.l128k) }];
     const ingest = measureIngest(layout.make, Math.round(2_000_000 * scale), quick ? 1 : 3);
     const mem = await memoryPerResidency(layout.make, 10, Math.round(100_000 * scale));
     const r = {
