@@ -25,6 +25,11 @@ export interface EngineOptions {
    * NONE_HASH does; callers passing `promptKeys` must then salt theirs too.
    */
   hashSalt?: string;
+  /**
+   * Report each step's sampled tokens in `StepResult.generated` (default true). The
+   * discrete-event replay never reads them, so it turns this off to spare an object per token.
+   */
+  reportGenerated?: boolean;
 }
 
 /**
@@ -64,6 +69,7 @@ export class EngineModel {
   private removed: number[] = [];
   private counters = { queries: 0, hits: 0, preemptions: 0, prompt: 0, generated: 0 };
   private seqSeed = 0;
+  private readonly reportGenerated: boolean;
 
   constructor(options: EngineOptions) {
     this.blockSize = options.blockSize ?? 16;
@@ -71,6 +77,7 @@ export class EngineModel {
     this.maxNumSeqs = options.maxNumSeqs ?? 256;
     this.latency = options.latency ?? rooflineLatency();
     this.vocab = options.vocabSize ?? 128_256;
+    this.reportGenerated = options.reportGenerated ?? true;
     const blocks = Number.isFinite(options.capacityTokens)
       ? Math.floor(options.capacityTokens / this.blockSize)
       : Infinity;
@@ -311,7 +318,8 @@ export class EngineModel {
       s.numOut++;
       this.counters.generated++;
       if (s.numOut === 1) result.firstTokens.push(s.id);
-      result.generated.push({ id: s.id, tokens: s.tokens.subarray(pos, pos + 1) });
+      if (this.reportGenerated)
+        result.generated.push({ id: s.id, tokens: s.tokens.subarray(pos, pos + 1) });
     }
     this.cacheFullBlocks(s);
     if (s.numOut >= s.maxOut) {

@@ -139,6 +139,7 @@ export function runSim(o: SimOptions): SimResult {
         maxBatchedTokens: o.maxBatchedTokens,
         maxNumSeqs: o.maxNumSeqs,
         latency,
+        reportGenerated: false,
       }),
   );
   const stepping = new Uint8Array(o.pods);
