@@ -6,8 +6,6 @@ export interface SessionLinks {
   roots: number[];
   /** next[i]: index of the turn released when request i finishes, or -1. */
   next: Int32Array;
-  /** rootOf[i]: index of the root whose session request i belongs to (i itself for a root). */
-  rootOf: Int32Array;
 }
 
 /**
@@ -18,7 +16,6 @@ export interface SessionLinks {
 export function sessionLinks(reqs: readonly TraceRequest[]): SessionLinks {
   const n = reqs.length;
   const next = new Int32Array(n).fill(-1);
-  const rootOf = Int32Array.from({ length: n }, (_, i) => i);
   const roots: number[] = [];
   // session id → [turn, index] of the latest turn seen
   const last = new Map<number, [number, number]>();
@@ -28,10 +25,9 @@ export function sessionLinks(reqs: readonly TraceRequest[]): SessionLinks {
     if (s) last.set(s.id, [s.turn, i]);
     if (s && prev && prev[0] === s.turn - 1) {
       next[prev[1]] = i;
-      rootOf[i] = rootOf[prev[1]]!;
     } else {
       roots.push(i);
     }
   }
-  return { roots, next, rootOf };
+  return { roots, next };
 }
