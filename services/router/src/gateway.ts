@@ -1,4 +1,5 @@
 import { Agent, fetch } from 'undici';
+import { routerSettings } from './config.js';
 import { RouteError } from './errors.js';
 import type { Router, RouteResult } from './router.js';
 
@@ -90,7 +91,7 @@ export class Gateway {
       connect: { timeout: options.connectTimeoutMs },
       headersTimeout: options.upstreamTimeoutMs,
       // A pod stalling mid-stream would otherwise hold the client (and its in-flight count) forever.
-      bodyTimeout: options.bodyIdleTimeoutMs ?? 300_000,
+      bodyTimeout: options.bodyIdleTimeoutMs ?? routerSettings.bodyIdleTimeout.default,
     });
   }
 

@@ -4,8 +4,6 @@ import type { Bus, Logger, Registry } from '@kvroute/runtime';
 import type { ModelTokenizer } from '@kvroute/tokenize';
 import type { RouterFileConfig } from './config.js';
 
-export const DEFAULT_ROUTE_MAX_TOKENS = 131_072;
-
 export interface RouterOptions {
   index: 'embedded' | 'remote';
   podTimeoutMs: number;

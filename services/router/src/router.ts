@@ -7,14 +7,13 @@ import type { BusSubscription } from '@kvroute/runtime';
 import { rateLimited } from '@kvroute/runtime';
 import { IndexReplica } from '@kvroute/runtime/replica';
 import type { ModelSettings } from './config.js';
-import { checkStaticPods } from './config.js';
+import { checkStaticPods, routerSettings } from './config.js';
 import { RouteError } from './errors.js';
 import type { RouterMetrics } from './metrics.js';
 import { routerMetrics } from './metrics.js';
 import { PodHealth } from './pod-health.js';
 import { RemoteIndex } from './remote-index.js';
 import type { RouteRequest } from './request-body.js';
-import { DEFAULT_ROUTE_MAX_TOKENS } from './router-types.js';
 import type { RouteResult, RouterDeps } from './router-types.js';
 import { routeTokens } from './route-tokens.js';
 import { SentRecord } from './sent-record.js';
@@ -68,8 +67,8 @@ export class Router {
     this.warn = rateLimited(deps.log);
     const { bus, options } = deps;
     this.health = new PodHealth({
-      baseMs: options.ejectionTimeMs ?? 2000,
-      maxMs: options.maxEjectionTimeMs ?? 60_000,
+      baseMs: options.ejectionTimeMs ?? routerSettings.ejectionTime.default,
+      maxMs: options.maxEjectionTimeMs ?? routerSettings.maxEjectionTime.default,
       now: this.now,
     });
     this.sent = new SentRecord(options.memoryBudgetBytes, this.now);
@@ -206,7 +205,7 @@ export class Router {
     const { ids, mode, promptTokens } = routeTokens(
       req,
       this.deps.tokenizers.get(model) ?? this.deps.defaultTokenizer,
-      this.deps.options.routeMaxTokens ?? DEFAULT_ROUTE_MAX_TOKENS,
+      this.deps.options.routeMaxTokens ?? routerSettings.routeMaxTokens.default,
     );
     const blockSize =
       live.find((p) => p.blockSize > 0)?.blockSize ?? this.settings(model).blockSize;
