@@ -33,6 +33,11 @@ export class PodHealth {
 
   constructor(private readonly options: PodHealthOptions) {}
 
+  /** No pod has ever failed (or every record is gone): everything is admitted. */
+  get empty(): boolean {
+    return this.ejections.size === 0;
+  }
+
   /** Whether a request may go to `pod` now (not ejected, and no half-open probe under way). */
   admits(pod: string): boolean {
     const e = this.ejections.get(pod);

@@ -310,6 +310,10 @@ export class Router {
 
   /** Candidates not ejected; all of them when every one is (the gateway still tries them). */
   private admitted(model: string, live: PodState[]): PodState[] {
+    if (this.health.empty) {
+      this.metrics.ejectedCandidates.set({ model }, 0);
+      return live;
+    }
     const ok = live.filter((p) => this.health.admits(p.pod));
     this.metrics.ejectedCandidates.set({ model }, live.length - ok.length);
     if (ok.length > 0) return ok;
