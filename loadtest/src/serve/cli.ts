@@ -1,5 +1,7 @@
 import { parseArgs } from 'node:util';
 import type { WireShape } from '@kvroute/vllm-events';
+import type { NumberFlag } from '../cli-args.js';
+import { numberFlag, UsageError } from '../cli-args.js';
 import type { SimFleetOptions } from './fleet.js';
 import { startSimFleet } from './fleet.js';
 
@@ -19,27 +21,11 @@ Simulated vLLM pods on the real clock: OpenAI HTTP, /metrics, KV events over ZMQ
   --bytes-hashes       block hashes as 32-byte strings instead of ints
   --topic T            ZMQ topic frame (default empty, as vLLM)`;
 
-class UsageError extends Error {}
-
 export interface SimServeIo {
   out?: (line: string) => void;
   err?: (line: string) => void;
   /** Stops the fleet when aborted (in place of SIGTERM / SIGINT). */
   signal?: AbortSignal;
-}
-
-function num(v: string | undefined, name: string, def: number, min: number): number {
-  if (v === undefined) return def;
-  const n = Number(v);
-  if (!Number.isFinite(n) || n < min)
-    throw new UsageError(`--${name} must be a number ≥ ${min}, got ${v}`);
-  return n;
-}
-
-function int(v: string | undefined, name: string, def: number, min: number): number {
-  const n = num(v, name, def, min);
-  if (!Number.isInteger(n)) throw new UsageError(`--${name} must be an integer, got ${v}`);
-  return n;
 }
 
 export function parseSimServeArgs(argv: string[]): SimFleetOptions {
@@ -62,16 +48,20 @@ export function parseSimServeArgs(argv: string[]): SimFleetOptions {
   const shape = values['wire-shape'] ?? 'map';
   if (shape !== 'array' && shape !== 'array-map' && shape !== 'map')
     throw new UsageError(`--wire-shape must be array, array-map or map, got ${shape}`);
-  const timeScale = num(values['time-scale'], 'time-scale', 1, 0);
-  if (timeScale === 0) throw new UsageError('--time-scale must be > 0');
+  const flag = (name: string, raw: string | undefined, def: number, o: NumberFlag) =>
+    raw === undefined ? def : numberFlag(name, raw, o);
+  const timeScale = flag('time-scale', values['time-scale'], 1, { min: 0, minExclusive: true });
   return {
-    pods: int(values.pods, 'pods', 2, 1),
-    basePort: int(values.port, 'port', 8000, 0),
+    pods: flag('pods', values.pods, 2, { min: 1, integer: true }),
+    basePort: flag('port', values.port, 8000, { min: 0, integer: true }),
     host: values.host ?? '127.0.0.1',
     model: values.model ?? 'Qwen/Qwen3-0.6B',
     tokenizerDir: values.tokenizer,
     timeScale,
-    capacityTokens: int(values['capacity-tokens'], 'capacity-tokens', 1_000_000, 16),
+    capacityTokens: flag('capacity-tokens', values['capacity-tokens'], 1_000_000, {
+      min: 16,
+      integer: true,
+    }),
     wireShape: shape as WireShape,
     bytesHashes: values['bytes-hashes'],
     topic: values.topic,
