@@ -191,9 +191,12 @@ export class BitsetPrefixIndex implements PrefixIndex {
     // Bytes, not entries: a one-key batch costs its overhead and table growth, not 1/n of them.
     const capBytes = core.budget.specBytes;
     let n = keys.length >>> 1;
-    while (spec.bytesWith(n) > capBytes && spec.nextExpiryMs !== Infinity)
+    let need = spec.bytesWith(n);
+    while (need > capBytes && spec.nextExpiryMs !== Infinity) {
       this.dropBatch(spec.pop()!);
-    if (spec.bytesWith(n) > capBytes) {
+      need = spec.bytesWith(n);
+    }
+    if (need > capBytes) {
       spec.shrinkIfEmpty(); // nothing is pending now; drop the peak's table sizes
       n = spec.fitting(n, capBytes);
     }
