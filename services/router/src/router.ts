@@ -67,8 +67,8 @@ export class Router {
     this.warn = rateLimited(deps.log);
     const { bus, options } = deps;
     this.health = new PodHealth({
-      baseMs: options.ejectionTimeMs ?? routerSettings.ejectionTime.default,
-      maxMs: options.maxEjectionTimeMs ?? routerSettings.maxEjectionTime.default,
+      baseMs: options.ejectionTimeMs ?? (routerSettings.ejectionTime.default as number),
+      maxMs: options.maxEjectionTimeMs ?? (routerSettings.maxEjectionTime.default as number),
       now: this.now,
     });
     this.sent = new SentRecord(options.memoryBudgetBytes, this.now);
@@ -205,7 +205,7 @@ export class Router {
     const { ids, mode, promptTokens } = routeTokens(
       req,
       this.deps.tokenizers.get(model) ?? this.deps.defaultTokenizer,
-      this.deps.options.routeMaxTokens ?? routerSettings.routeMaxTokens.default,
+      this.deps.options.routeMaxTokens ?? (routerSettings.routeMaxTokens.default as number),
     );
     const blockSize =
       live.find((p) => p.blockSize > 0)?.blockSize ?? this.settings(model).blockSize;
