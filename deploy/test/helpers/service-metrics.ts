@@ -1,8 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Indexer, indexerSettings } from '@kvroute/indexer';
+import { Indexer, indexerOptions, indexerSettings } from '@kvroute/indexer';
 import { createPublisher, parsePublisherConfig } from '@kvroute/publisher';
-import { createRouterService, parseRouterConfig, routerSettings } from '@kvroute/router';
+import {
+  createRouterService,
+  parseRouterConfig,
+  routerServiceOptions,
+  routerSettings,
+} from '@kvroute/router';
 import type { Registry } from '@kvroute/runtime';
 import { createLogger, createMemoryBus, createRegistry, parseConfig } from '@kvroute/runtime';
 import { parseYamlStream } from './kubectl.js';
@@ -58,16 +63,7 @@ async function registries(): Promise<[Service, Registry][]> {
       ),
       log,
       registry: routerRegistry,
-      options: {
-        index: rc.index as 'embedded' | 'remote',
-        podTimeoutMs: rc.podTimeout,
-        lookupTimeoutMs: rc.lookupTimeout,
-        speculativeTtlMs: rc.speculativeTtl,
-        memoryBudgetBytes: rc.memoryBudget,
-        maxBodyBytes: rc.maxBodyBytes,
-        connectTimeoutMs: rc.connectTimeout,
-        upstreamTimeoutMs: rc.upstreamTimeout,
-      },
+      options: routerServiceOptions(rc),
     });
     stops.push(() => router.stop());
     out.push(['router', routerRegistry]);
@@ -78,19 +74,7 @@ async function registries(): Promise<[Service, Registry][]> {
       manifestEnv('kubernetes/indexer-shard/deployment.yaml', 'indexer'),
     );
     const indexerRegistry = createRegistry();
-    new Indexer(
-      bus,
-      {
-        shards: ic.shards,
-        shardCount: ic.shardCount,
-        memoryBudgetBytes: ic.memoryBudget,
-        podTimeoutMs: ic.podTimeout,
-        snapshotTimeoutMs: ic.snapshotTimeout,
-        instance: ic.instance,
-      },
-      log,
-      indexerRegistry,
-    );
+    new Indexer(bus, indexerOptions(ic), log, indexerRegistry);
     out.push(['indexer', indexerRegistry]);
 
     const pc = parsePublisherConfig(

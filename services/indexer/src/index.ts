@@ -4,4 +4,4 @@ export { INDEXER_USAGE, indexerSettings } from './config.js';
 export type { IndexerConfig } from './config.js';
 export { Indexer } from './indexer.js';
 export type { IndexerOptions } from './indexer.js';
-export { indexerMain } from './main.js';
+export { indexerMain, indexerOptions } from './main.js';

@@ -10,7 +10,7 @@ export {
 export type { ModelSettings, RouterFileConfig, RouterSettings } from './config.js';
 export { errorBody, RouteError } from './errors.js';
 export { Gateway } from './gateway.js';
-export { routerMain } from './main.js';
+export { routerMain, routerServiceOptions } from './main.js';
 export { RemoteIndex } from './remote-index.js';
 export { parseRouteRequest } from './request-body.js';
 export type { RouteRequest } from './request-body.js';

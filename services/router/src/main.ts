@@ -10,7 +10,26 @@ import {
 import type { RouterFileConfig } from './config.js';
 import { loadRouterConfig, ROUTER_USAGE, routerSettings } from './config.js';
 import type { RouterSettings } from './config.js';
+import type { RouterServiceOptions } from './service.js';
 import { createRouterService } from './service.js';
+
+/** The service options the settings give (also used by the deploy tests' metric contract). */
+export function routerServiceOptions(config: RouterSettings): RouterServiceOptions {
+  return {
+    index: config.index as 'embedded' | 'remote',
+    podTimeoutMs: config.podTimeout,
+    lookupTimeoutMs: config.lookupTimeout,
+    speculativeTtlMs: config.speculativeTtl,
+    memoryBudgetBytes: config.memoryBudget,
+    maxBodyBytes: config.maxBodyBytes,
+    connectTimeoutMs: config.connectTimeout,
+    upstreamTimeoutMs: config.upstreamTimeout,
+    bodyIdleTimeoutMs: config.bodyIdleTimeout,
+    routeMaxTokens: config.routeMaxTokens,
+    ejectionTimeMs: config.ejectionTime,
+    maxEjectionTimeMs: config.maxEjectionTime,
+  };
+}
 
 /** Settings and the config file, validated together: either can name the problem. */
 function parse(argv: string[]): RouterSettings & { file: RouterFileConfig } {
@@ -48,20 +67,7 @@ export function routerMain(argv: string[]): Promise<number> {
         config: config.file,
         log,
         registry,
-        options: {
-          index: config.index as 'embedded' | 'remote',
-          podTimeoutMs: config.podTimeout,
-          lookupTimeoutMs: config.lookupTimeout,
-          speculativeTtlMs: config.speculativeTtl,
-          memoryBudgetBytes: config.memoryBudget,
-          maxBodyBytes: config.maxBodyBytes,
-          connectTimeoutMs: config.connectTimeout,
-          upstreamTimeoutMs: config.upstreamTimeout,
-          bodyIdleTimeoutMs: config.bodyIdleTimeout,
-          routeMaxTokens: config.routeMaxTokens,
-          ejectionTimeMs: config.ejectionTime,
-          maxEjectionTimeMs: config.maxEjectionTime,
-        },
+        options: routerServiceOptions(config),
       });
       life.onStop('router', () => svc.stop());
       const http = await serveHttp(svc.app, config.port);
